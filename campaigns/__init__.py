@@ -1,0 +1,1 @@
+"""Campaigns: compose posts into editions with sponsor and disclaimer blocks, render once."""

@@ -1,0 +1,1 @@
+"""The `broadsheet` command (typer). Commands are thin calls into the domain packages."""

@@ -1,0 +1,131 @@
+"""The `broadsheet` command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+import uvicorn
+from rich.progress import Progress
+
+from cli.campaign import campaign_app
+from cli.common import console, one_line_errors, runtime
+from config.settings import PROJECT_ROOT
+
+app = typer.Typer(
+    help="Broadsheet: a self-hosted newsletter engine for creators.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(campaign_app, name="campaign")
+
+
+@app.command()
+@one_line_errors
+def init() -> None:
+    """Create or upgrade the database and write site.toml from the example if missing."""
+    from db.migrate import upgrade
+
+    rt = runtime()
+    target = rt.settings.site_config
+    if not target.exists():
+        shutil.copyfile(PROJECT_ROOT / "site.example.toml", target)
+        console.print(f"wrote {target} from site.example.toml: edit it to describe your newsletter")
+    rt.site  # noqa: B018 - validate the site file now, not on the first send
+    upgrade(rt.db.engine)
+    console.print(f"database ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+@one_line_errors
+def demo() -> None:
+    """Run the whole pipeline on bundled sample feeds; emails land in an outbox folder."""
+    from cli.demo import run_demo
+
+    with Progress(console=console, transient=True) as progress:
+        result = run_demo(progress=progress)
+    console.print(
+        f"[green]demo done[/green]: campaign {result.campaign_id}, "
+        f"{result.counts['sent']} sent, {result.counts['failed']} failed"
+    )
+    console.print(f"  emails (.eml):  {result.outbox}")
+    console.print(f"  browse them:    {result.outbox / 'index.html'}")
+    console.print(f"  database:       {result.database}")
+
+
+@app.command()
+def web(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Run the web app (public pages, admin API, webhooks)."""
+    uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True)
+
+
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", *args]
+
+
+@app.command()
+@one_line_errors
+def worker(
+    concurrency: int = typer.Option(2, help="Worker processes (one per core is a good start)."),
+) -> None:
+    """Run a Celery worker (needs REDIS_URL)."""
+    _require_redis()
+    os.execv(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}"))
+
+
+@app.command()
+@one_line_errors
+def beat() -> None:
+    """Run Celery beat, which triggers feed polls and schedules (needs REDIS_URL)."""
+    _require_redis()
+    schedule_file = Path("var") / "celerybeat-schedule"
+    schedule_file.parent.mkdir(exist_ok=True)
+    os.execv(sys.executable, _celery("beat", "--loglevel=INFO", f"--schedule={schedule_file}"))
+
+
+@app.command()
+@one_line_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Web, worker and beat on one machine: processes with REDIS_URL, threads without."""
+    rt = runtime()
+    if rt.settings.embedded:
+        from tasks.embedded import start_embedded_beat
+
+        console.print("embedded mode (no REDIS_URL): tasks and beat run inside this process")
+        stop = start_embedded_beat()
+        try:
+            uvicorn.run("web.asgi:app", host=host, port=port)
+        finally:
+            stop.set()
+        return
+    children = [
+        subprocess.Popen(_celery("worker", "--loglevel=INFO", "--concurrency=2")),
+        subprocess.Popen(_celery("beat", "--loglevel=INFO", "--schedule=var/celerybeat-schedule")),
+    ]
+    try:
+        uvicorn.run("web.asgi:app", host=host, port=port)
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=30)
+
+
+def _require_redis() -> None:
+    if runtime().settings.embedded:
+        raise ValueError("REDIS_URL is not set: use `broadsheet serve` for the embedded mode")
+
+
+if __name__ == "__main__":
+    app()

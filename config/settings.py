@@ -1,0 +1,105 @@
+"""Process settings, read once from the environment and `.env`.
+
+Everything that differs between a laptop demo and production lives here, so a
+wrong value fails at start-up with one clear line instead of mid-send.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+# Well-known development values: accepted in development, refused in production.
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{VAR_DIR / 'broadsheet.db'}"
+    redis_url: str | None = None
+    mail_backend: Literal["outbox", "smtp", "sendgrid"] = "outbox"
+    outbox_dir: Path = VAR_DIR / "outbox"
+    sendgrid_api_key: str | None = Field(default=None, repr=False)
+    sendgrid_api_host: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str | None = Field(default=None, repr=False)
+    smtp_url: str | None = Field(default=None, repr=False)
+    secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)
+    admin_token: str = Field(default=DEV_ADMIN_TOKEN, repr=False)
+    base_url: str | None = None
+    site_config: Path = Path("site.toml")
+
+    @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `REDIS_URL=` in a .env file means "not configured", not "connect to ''".
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of 32+ characters in production"
+                )
+            if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < 24:
+                raise ValueError(
+                    "ADMIN_TOKEN must be set to a random value of 24+ characters in production"
+                )
+        if self.mail_backend == "sendgrid" and not self.sendgrid_api_key:
+            raise ValueError("MAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+        if self.mail_backend == "smtp" and not self.smtp_url:
+            raise ValueError("MAIL_BACKEND=smtp needs SMTP_URL")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """No Redis: tasks run in-process and rate limits live in memory."""
+        return self.redis_url is None
+
+    def site_config_path(self) -> Path:
+        """`site.toml` if present, else the committed example."""
+        if self.site_config.exists():
+            return self.site_config
+        if self.site_config == Path("site.toml"):
+            for candidate in (Path("site.example.toml"), PROJECT_ROOT / "site.example.toml"):
+                if candidate.exists():
+                    return candidate
+        return self.site_config
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        prefix = f"setting {where}: " if where else "settings: "
+        raise SettingsError(prefix + message) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

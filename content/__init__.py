@@ -1,0 +1,1 @@
+"""Feeds become posts: fetch, parse, sanitize, dedupe, store."""

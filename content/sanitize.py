@@ -1,0 +1,68 @@
+"""Feed HTML is untrusted: reduce it to an email-safe allowlist with nh3."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+
+from delivery.placeholders import strip_placeholders
+
+# Enough structure for a summary in an email; nothing that runs, styles or submits.
+ALLOWED_TAGS = {
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "ul",
+    "h3",
+    "h4",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+_SPACE = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>", re.IGNORECASE)
+
+
+def clean_html(fragment: str) -> str:
+    """Sanitize a feed HTML fragment; links open safely and carry no referrer."""
+    cleaned = nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return strip_placeholders(cleaned)
+
+
+def to_text(fragment: str) -> str:
+    """Plain text from HTML or text: tags dropped, entities decoded, spaces tidied."""
+    # Block ends become line breaks first so paragraphs survive as paragraphs.
+    with_breaks = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", fragment)
+    without_tags = nh3.clean(with_breaks, tags=set(), attributes={})
+    text = html.unescape(without_tags)
+    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    return strip_placeholders(_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
+
+
+def safe_url(url: str | None) -> str | None:
+    """Keep only absolute http(s) URLs; anything else (javascript:, data:) is dropped."""
+    if not url:
+        return None
+    url = url.strip()
+    if not re.match(r"^https?://[^\s\"'<>]+$", url, flags=re.IGNORECASE):
+        return None
+    return url

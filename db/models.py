@@ -1,0 +1,323 @@
+"""SQLAlchemy 2 models: one metadata for every domain, so one migration history.
+
+Columns that identify a person (email, name, IP, user agent) live only on
+`subscribers` and `consents`, so erasing a person is a delete of those rows.
+Everything else refers to people by id or by `email_hash`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names keep migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite so that ids stay rowid aliases.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PostKind(enum.StrEnum):
+    article = "article"
+    video = "video"
+
+
+class SubscriberStatus(enum.StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    sending = "sending"
+    paused = "paused"
+    sent = "sent"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    uncertain = "uncertain"
+    skipped = "skipped"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as plain strings (no native enum type) so adding a state is a code change only.
+    return Enum(cls, native_enum=False, length=16, validate_strings=True)
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("feed_id", "guid", name="uq_posts_feed_guid"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    guid: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[PostKind] = mapped_column(_enum(PostKind))
+    title: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    summary_html: Mapped[str] = mapped_column(Text, default="")
+    summary_text: Mapped[str] = mapped_column(Text, default="")
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    video_id: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # first_seen_at + the feed's hold window: a post is not mailed before this.
+    available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[SubscriberStatus] = mapped_column(_enum(SubscriberStatus), index=True)
+    cadence: Mapped[str] = mapped_column(String(16), default="instant")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Subscription(Base):
+    """Membership of a subscriber in a list (lists are defined in the site file)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_list_subscriber", "list_slug", "subscriber_id"),)
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))  # form, import, api, demo
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    consent_text_version: Mapped[str] = mapped_column(String(32))
+    lists: Mapped[list[str]] = mapped_column(JSON, default=list)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Suppression(Base):
+    """Addresses never to be mailed again, kept as a hash so erasure can keep them."""
+
+    __tablename__ = "suppressions"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))  # unsubscribed, bounced, complained, erased
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    intro: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), index=True)
+    template: Mapped[str] = mapped_column(String(64), default="edition")
+    list_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    schedule_name: Mapped[str | None] = mapped_column(String(64), index=True)
+    send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    local_send_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM per subscriber
+    # Keyset cursor of the fan-out: the highest subscriber id already queued.
+    fanout_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fanout_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Edition(Base):
+    """A campaign rendered once per variant (e.g. per sponsor); placeholders stay unfilled."""
+
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("campaign_id", "variant", name="uq_editions_variant"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    variant: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    sponsor_name: Mapped[str | None] = mapped_column(String(200))
+    disclaimers: Mapped[list[str]] = mapped_column(JSON, default=list)  # "name@version"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """The ledger: one row per (campaign, subscriber), claimed before the provider call."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "subscriber_id", name="uq_deliveries_campaign_subscriber"),
+        Index("ix_deliveries_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
+    edition_variant: Mapped[str | None] = mapped_column(String(128))
+    sponsor_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    disclaimers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    batch_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    opened: Mapped[bool] = mapped_column(Boolean, default=False)
+    clicked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Event(Base):
+    """A provider event (SendGrid webhook), stored once per sg_event_id before processing."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class SponsorClick(Base):
+    """A click through the tracked redirect /r/{token}."""
+
+    __tablename__ = "sponsor_clicks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sponsor_name: Mapped[str] = mapped_column(String(200), index=True)
+    campaign_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger)
+    clicked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduleRun(Base):
+    """What a schedule did when it fired: made a campaign, or why it did not."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("schedule_name", "due_at", name="uq_schedule_runs_due"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_name: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ran_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16))  # created, skipped, late
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Mail senders (outbox, SMTP, SendGrid), placeholder filling and the delivery ledger."""

@@ -1,0 +1,1 @@
+"""Consented subscribers: sign-up, confirmation, preferences, unsubscribe, suppression."""

@@ -1,0 +1,1 @@
+"""Celery adapter: the app, every task and the beat schedule. Tasks stay thin."""

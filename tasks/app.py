@@ -1,0 +1,53 @@
+"""The Celery app. With REDIS_URL it uses Redis; without, tasks run in-process (eager)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+
+from config.settings import Settings, get_settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds"])
+    common = {
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "timezone": "UTC",
+        # A task is acknowledged only after it finishes, and a worker killed
+        # mid-task puts it back on the queue: the ledger makes re-runs safe.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": beat_schedule(),
+    }
+    if settings.redis_url:
+        app.conf.update(
+            broker_url=settings.redis_url,
+            result_backend=None,
+            # Longer than the slowest task, else Redis hands an unacked task to a second worker.
+            broker_transport_options={"visibility_timeout": 3600},
+            **common,
+        )
+    else:
+        app.conf.update(
+            broker_url="memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+            **common,
+        )
+    return app
+
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    """Periodic work. Each task itself decides what is due, so ticks can be frequent."""
+    return {
+        "poll-due-feeds": {"task": "tasks.feeds.poll_due_feeds", "schedule": timedelta(minutes=1)},
+    }
+
+
+celery_app = make_celery(get_settings())

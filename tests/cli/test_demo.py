@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.demo import DEMO_PEOPLE, run_demo
+from cli.main import app
+
+
+def test_demo_sends_one_email_per_demo_subscriber(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo")
+    files = sorted(result.outbox.glob("*.eml"))
+    assert len(files) == len(DEMO_PEOPLE) == 3
+    assert result.counts["sent"] == 3
+    for path in files:
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert msg.get_content_type() == "multipart/alternative"
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for part in (" ".join(text.split()), " ".join(html.split())):
+            assert "Lanternleaf pairs you with a licensed counsellor" in part
+            assert "not medical or psychological advice" in part
+        assert "SPONSORED" in text and "Sponsored" in html
+        assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/unsubscribe/")
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "<script" not in html
+
+
+def test_demo_localises_the_crisis_line(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo")
+    by_person = {p.name.split("-", 3)[3]: p.read_text() for p in result.outbox.glob("*.eml")}
+    assert "988" in by_person["ada.reader@example.org.eml"]
+    assert "116 123" in by_person["ben.viewer@example.org.eml"]
+
+
+def test_demo_can_run_twice(tmp_path: Path) -> None:
+    run_demo(tmp_path / "demo")
+    again = run_demo(tmp_path / "demo")
+    assert len(list(again.outbox.glob("*.eml"))) == 3
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    for command in ["init", "demo", "web", "worker", "beat", "serve"]:
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output

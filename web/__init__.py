@@ -1,0 +1,1 @@
+"""FastAPI adapter: public pages, admin API, webhooks. Routes stay thin."""

@@ -1,0 +1,37 @@
+"""The admin API under /api, behind `Authorization: Bearer $ADMIN_TOKEN`.
+
+Each domain adds its routes in its own module here; this package only
+assembles them behind the token check.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+_bearer = HTTPBearer(auto_error=False, description="The ADMIN_TOKEN setting")
+
+
+def require_admin(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> None:
+    expected = request.app.state.runtime.settings.admin_token
+    # compare_digest: the time taken must not reveal how much of the token matched.
+    if credentials is None or not hmac.compare_digest(
+        credentials.credentials.encode(), expected.encode()
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="admin token missing or wrong",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def admin_router() -> APIRouter:
+    from web.admin import campaigns
+
+    router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+    router.include_router(campaigns.router)
+    return router

@@ -1,0 +1,31 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from config.runtime import Runtime, get_runtime
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or get_runtime()
+    app = FastAPI(
+        title="Broadsheet",
+        version="0.1.0",
+        description="Self-hosted newsletter engine. Admin routes need "
+        "`Authorization: Bearer $ADMIN_TOKEN`.",
+    )
+    app.state.runtime = rt
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with rt.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": rt.db.engine.dialect.name}
+
+    from web.admin import admin_router
+
+    app.include_router(admin_router())
+    return app
