@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install demo test test-sqlite lint typecheck check web serve worker beat compose-check clean
+.PHONY: help install demo test lint typecheck check bench bench-quick web serve worker beat compose-check clean
 
 help: ## List the targets and what they do
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ typecheck: $(STAMP) ## mypy over every package
 	$(VENV)/bin/mypy
 
 check: lint typecheck test ## Everything CI checks
+
+bench: $(STAMP) ## Every benchmark; prints a table and writes bench/results/latest.json
+	$(PY) -m bench.run
+
+bench-quick: $(STAMP) ## The benchmarks at small sizes (under two minutes)
+	$(PY) -m bench.run --quick
 
 web: $(STAMP) ## Run the web app on http://127.0.0.1:8000
 	$(VENV)/bin/broadsheet web

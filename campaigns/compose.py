@@ -167,13 +167,15 @@ def build_edition(
     )
 
 
-def store_edition(session: Session, campaign: Campaign, edition: RenderedEdition) -> Edition:
+def store_edition(
+    session: Session, campaign: Campaign, variant: str, edition: RenderedEdition
+) -> Edition:
     """Keep the rendered edition with the campaign, once per variant."""
     row = session.scalar(
-        select(Edition).where(Edition.campaign_id == campaign.id, Edition.variant == "default")
+        select(Edition).where(Edition.campaign_id == campaign.id, Edition.variant == variant)
     )
     if row is None:
-        row = Edition(campaign_id=campaign.id, variant="default")
+        row = Edition(campaign_id=campaign.id, variant=variant)
         session.add(row)
     row.subject = edition.subject
     row.html = edition.html

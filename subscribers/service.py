@@ -78,3 +78,28 @@ def add_subscriber(
     )
     session.flush()
     return subscriber
+
+
+STATUS_FOR_REASON = {
+    "unsubscribed": SubscriberStatus.unsubscribed,
+    "bounced": SubscriberStatus.bounced,
+    "complained": SubscriberStatus.complained,
+}
+
+
+def suppress(session: Session, ehash: str, reason: str) -> None:
+    """Never mail this address again; the subscriber row (if any) takes the matching status.
+
+    The first reason recorded wins, so a later unsubscribe does not hide an earlier complaint.
+    """
+    if session.get(Suppression, ehash) is None:
+        session.add(Suppression(email_hash=ehash, reason=reason))
+    status = STATUS_FOR_REASON.get(reason)
+    if status is None:
+        return
+    for subscriber in session.scalars(select(Subscriber).where(Subscriber.email_hash == ehash)):
+        if subscriber.status in (SubscriberStatus.pending, SubscriberStatus.confirmed):
+            subscriber.status = status
+            if status is SubscriberStatus.unsubscribed:
+                subscriber.unsubscribed_at = utcnow()
+    session.flush()
