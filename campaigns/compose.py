@@ -144,16 +144,17 @@ def compose_edition(
     views = [post_view(p, site.newsletter.tz) for p in posts]
     facts = [PostFacts(tags=tuple(p.tags), text=f"{p.title}\n{p.summary_text}") for p in posts]
     lists = [m.name for m in site.lists if m.slug in campaign.list_slugs]
-    reason = (
-        f"You are getting this because you subscribed to {site.newsletter.name}"
-        + (f" ({', '.join(lists)})." if lists else ".")
+    reason = f"You are getting this because you subscribed to {site.newsletter.name}" + (
+        f" ({', '.join(lists)})." if lists else "."
     )
     return render_edition(
         site,
         subject=render_subject(site, campaign.subject, views),
         intro=campaign.intro,
         posts=views,
-        sponsor=sponsor_view(sponsor, url=links.sponsor_url or with_utm(str(sponsor.url), campaign.id))
+        sponsor=sponsor_view(
+            sponsor, url=links.sponsor_url or with_utm(str(sponsor.url), campaign.id)
+        )
         if sponsor
         else None,
         disclaimers=matching_disclaimers(site.disclaimers, facts),

@@ -44,7 +44,9 @@ def render(name: str, context: dict[str, object], directory: Path = TEMPLATES_DI
     try:
         return environment(directory).get_template(name).render(context)
     except TemplateError as exc:
-        raise TemplateRenderError(f"template {_where(exc, name, directory)}: {_message(exc)}") from exc
+        raise TemplateRenderError(
+            f"template {_where(exc, name, directory)}: {_message(exc)}"
+        ) from exc
 
 
 def render_string(source: str, context: dict[str, object], name: str) -> str:

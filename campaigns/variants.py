@@ -154,6 +154,8 @@ def _recently_shown(
     )
     return {
         (subscriber_id, name)
-        for subscriber_id, name, at in rows
-        if at >= now - dt.timedelta(days=caps[name])
+        for subscriber_id, name, at in rows.tuples()
+        if subscriber_id is not None
+        and name is not None
+        and at >= now - dt.timedelta(days=caps[name])
     }

@@ -69,7 +69,10 @@ version = 2
 when_tags = ["wellbeing"]
 when_keywords = ["insomnia"]
 text = "Tidewater Notes is general education, not medical advice."
-crisis_line = { default = "If you are in danger, call your local emergency number.", US = "In the US, call or text 988.", NZ = "In Aotearoa, call or text 1737." }
+[disclaimers.crisis_line]
+default = "If you are in danger, call your local emergency number."
+US = "In the US, call or text 988."
+NZ = "In Aotearoa, call or text 1737."
 
 [[disclaimers]]
 name = "sponsors"
@@ -103,7 +106,9 @@ def campaign(campaign_id: int = 42) -> Campaign:
 
 
 def _post(post_id: int, kind: PostKind, **fields: object) -> Post:
-    return Post(id=post_id, feed_id=1, guid=f"guid-{post_id}", kind=kind, content_hash="0", **fields)
+    return Post(
+        id=post_id, feed_id=1, guid=f"guid-{post_id}", kind=kind, content_hash="0", **fields
+    )
 
 
 def posts() -> list[Post]:
@@ -129,7 +134,7 @@ def posts() -> list[Post]:
             link="https://notes.tidewater.example/articles/4pm-slump",
             published_at=dt.datetime(2026, 11, 18, 15, 30, tzinfo=dt.UTC),
             summary_html="<p>Why the afternoon dip arrives on schedule, and three "
-            "<a href=\"https://notes.tidewater.example/articles/4pm-slump#walk\">short walks</a> "
+            '<a href="https://notes.tidewater.example/articles/4pm-slump#walk">short walks</a> '
             "that help more than a third coffee.</p>",
             summary_text="Why the afternoon dip arrives on schedule, and three short walks "
             "that help more than a third coffee.",

@@ -25,9 +25,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Thumbnails live on hosts the test cannot reach; the browser gets this picture instead.
-THUMBNAIL = b"""<svg xmlns="http://www.w3.org/2000/svg" width="480" height="270" viewBox="0 0 480 270">
-<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
-<stop offset="0" stop-color="#2f6f8f"/><stop offset="1" stop-color="#9fc6b8"/></linearGradient></defs>
+THUMBNAIL = b"""<svg xmlns="http://www.w3.org/2000/svg" width="480" height="270"
+ viewBox="0 0 480 270"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+<stop offset="0" stop-color="#2f6f8f"/><stop offset="1" stop-color="#9fc6b8"/>
+</linearGradient></defs>
 <rect width="480" height="270" fill="url(#g)"/>
 <circle cx="240" cy="135" r="34" fill="#ffffff" fill-opacity="0.85"/>
 <path d="M228 115 L258 135 L228 155 Z" fill="#2f6f8f"/></svg>"""
@@ -78,7 +79,9 @@ def test_sponsor_label_and_disclaimer_are_visible(browser, label: str, width: in
     sponsored = page.get_by_text("Sponsored", exact=True)
     assert sponsored.is_visible()
     assert page.get_by_text("Saltmarsh Tea", exact=True).is_visible()
-    assert page.get_by_text("Tidewater Notes is general education, not medical advice.").is_visible()
+    assert page.get_by_text(
+        "Tidewater Notes is general education, not medical advice."
+    ).is_visible()
     assert page.get_by_text("In the US, call or text 988.").is_visible()
     # Nothing spills sideways: the email fits the viewport at phone width too.
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
