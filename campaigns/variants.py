@@ -68,9 +68,7 @@ def assign_variants(
             select(Edition.variant, Edition.sponsor_name).where(
                 Edition.campaign_id == campaign.id, Edition.variant.in_(list(variants))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     offers = {v: stored[v] for v in sorted(stored, key=_offer_rank)}
     return choose_variants(session, site, campaign, subscriber_ids, offers, now=utcnow())
@@ -154,7 +152,7 @@ def _recently_shown(
     )
     return {
         (subscriber_id, name)
-        for subscriber_id, name, at in rows.tuples()
+        for subscriber_id, name, at in rows
         if subscriber_id is not None
         and name is not None
         and at >= now - dt.timedelta(days=caps[name])

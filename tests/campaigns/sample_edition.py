@@ -156,3 +156,13 @@ def posts() -> list[Post]:
             tags=[],
         ),
     ]
+
+
+def evergreen_site(**changes: object) -> SiteConfig:
+    """The sample site with paid sponsors always in flight, so sends do not depend on today."""
+    base = site()
+    sponsors = tuple(
+        s.model_copy(update={"starts": dt.date(2000, 1, 1), "ends": dt.date(2999, 12, 31)})
+        for s in base.sponsors
+    )
+    return base.model_copy(update={"sponsors": sponsors, **changes})
