@@ -21,8 +21,8 @@ from config.settings import PROJECT_ROOT
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 
-class TemplateRenderError(RuntimeError):
-    """A template failed; the message names the template and line."""
+class TemplateRenderError(ValueError):
+    """A template failed; the message names the template and line. The user fixes it."""
 
 
 @lru_cache(maxsize=4)

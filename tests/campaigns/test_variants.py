@@ -16,8 +16,8 @@ from tests.support.editions import (
     add_people,
     deliveries,
     new_campaign,
-    send,
     seen_before,
+    send,
     store_posts,
 )
 
@@ -38,7 +38,7 @@ def test_plan_offers_every_sponsor_in_rotation_then_house_then_none() -> None:
 def test_a_capped_subscriber_gets_the_house_ad(db: Database, tmp_path: Path) -> None:
     site = only_sponsors(evergreen_site(), "Saltmarsh Tea", "Tidewater workshop")  # cap 7 days
     store_posts(db)
-    capped, stale, failed, fresh = add_people(
+    capped, stale, failed, _fresh = add_people(
         db,
         [
             ("capped@example.org", ["videos"], None),
@@ -68,7 +68,7 @@ def test_a_capped_subscriber_gets_the_next_sponsor_in_rotation(
 ) -> None:
     site = evergreen_site()
     store_posts(db)
-    capped, other = add_people(
+    capped, _other = add_people(
         db, [("capped@example.org", ["weekly"], None), ("other@example.org", ["weekly"], None)]
     )
     campaign_id = new_campaign(db, site)
