@@ -5,7 +5,10 @@ the real campaign_send steps into an outbox, read back what happened.
 from __future__ import annotations
 
 import datetime as dt
+import email
 from collections.abc import Sequence
+from email.policy import default
+from html.parser import HTMLParser
 from pathlib import Path
 
 from sqlalchemy import select
@@ -97,3 +100,38 @@ def seen_before(
                 sent_at=when if status is DeliveryStatus.sent else None,
             )
         )
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "title"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.chunks.append(" ".join(data.split()))
+
+
+def edition_content(html: str) -> str:
+    """The words a reader sees above the footer: what every view of an edition shares."""
+    parser = _VisibleText()
+    parser.feed(html)
+    words = " ".join(parser.chunks)
+    return words.split("You are getting this because")[0]
+
+
+def mail_parts(outbox: Path, address: str) -> str:
+    """The decoded text and HTML parts of the one email sent to `address`."""
+    (path,) = outbox.glob(f"*{address}.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=default)
+    parts = [message.get_body((kind,)) for kind in ("plain", "html")]
+    return "\n".join(part.get_content() for part in parts if part is not None)
