@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def test_unknown_campaign_or_subscriber_is_one_clear_error(rt: Runtime) -> None:
         with pytest.raises(LookupError, match="no campaign with id 4040"):
             get_campaign(session, 4040)
         campaign = get_campaign(session, campaign_id)
-        with pytest.raises(LookupError, match="no subscriber with address nobody@example.org"):
+        with pytest.raises(LookupError, match=r"no subscriber with address nobody@example\.org"):
             preview(session, rt.site, rt.links, campaign, "nobody@example.org")
     response = admin(rt).get(f"/api/campaigns/{campaign_id}/preview", params={"as": "x@@y"})
     assert response.status_code == 404
@@ -99,10 +100,8 @@ def test_cli_preview_writes_html_or_prints_text(rt: Runtime, tmp_path: Path) -> 
     campaign_id = new_campaign(rt.db, rt.site)
     out = tmp_path / "preview.html"
     runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        ["campaign", "preview", str(campaign_id), "--as", "reader@example.org", "--out", str(out)],
-    )
+    as_reader = ["--as", "reader@example.org", "--out", str(out)]
+    result = runner.invoke(cli, ["campaign", "preview", str(campaign_id), *as_reader])
     assert result.exit_code == 0, result.output
     assert "In the US, call or text 988." in out.read_text()
     assert "/unsubscribe/" in out.read_text()
@@ -139,9 +138,6 @@ def test_cli_admin_preview_and_archive_show_the_same_edition(rt: Runtime, tmp_pa
     archive = TestClient(create_app(rt)).get(f"/archive/{campaign_id}")
     srcdoc = re.search(r'srcdoc="([^"]*)"', archive.text)
     assert srcdoc is not None
-
-    import html
-
     views = [out.read_text(), api.text, html.unescape(srcdoc.group(1))]
     contents = {edition_content(v) for v in views}
     assert len(contents) == 1
