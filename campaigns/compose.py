@@ -19,9 +19,10 @@ from campaigns.render import (
     sponsor_view,
 )
 from campaigns.sponsors import sponsor_order
+from campaigns.summaries import clean_summary_html, clean_summary_text
 from campaigns.templating import render_string
 from config.site import SiteConfig, Sponsor
-from db.models import Campaign, CampaignStatus, Edition, Post, utcnow
+from db.models import Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
 
 DEFAULT_SUBJECT = "{{ lead.title if lead else newsletter.name }}"
 
@@ -94,12 +95,13 @@ def post_view(post: Post, tz: dt.tzinfo) -> PostView:
     published = (
         post.published_at.astimezone(tz).strftime("%-d %b %Y") if post.published_at else None
     )
+    video = post.kind is PostKind.video
     return PostView(
         kind=post.kind.value,
         title=post.title,
         link=post.link,
-        summary_html=post.summary_html,
-        summary_text=post.summary_text,
+        summary_html=clean_summary_html(post.summary_html) if video else post.summary_html,
+        summary_text=clean_summary_text(post.summary_text) if video else post.summary_text,
         thumbnail_url=post.thumbnail_url,
         published=published,
     )

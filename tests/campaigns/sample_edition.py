@@ -120,9 +120,11 @@ def posts() -> list[Post]:
             link="https://video.example/watch?v=TdW4count01",
             published_at=dt.datetime(2026, 11, 19, 18, 0, tzinfo=dt.UTC),
             summary_html="<p>We pace the breath to an imaginary tide: four counts in, a pause, "
-            "six counts out. Three rounds are enough to notice a change.</p>",
+            "six counts out. Three rounds are enough to notice a change.</p>"
+            "<p>This video is sponsored by Kelpcraft: https://kelpcraft.example/tide</p>",
             summary_text="We pace the breath to an imaginary tide: four counts in, a pause, "
-            "six counts out. Three rounds are enough to notice a change.",
+            "six counts out. Three rounds are enough to notice a change.\n\n"
+            "This video is sponsored by Kelpcraft: https://kelpcraft.example/tide",
             thumbnail_url="https://img.video.example/TdW4count01/hq.jpg",
             video_id="TdW4count01",
             tags=["wellbeing"],

@@ -64,10 +64,15 @@ def edition_html() -> str:
     )
 
 
-@pytest.mark.parametrize(("label", "width"), [("phone", 375), ("desktop", 1024)])
-def test_sponsor_label_and_disclaimer_are_visible(browser, label: str, width: int) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("label", "width", "scheme"),
+    [("phone", 375, "light"), ("desktop", 1024, "light"), ("phone-dark", 375, "dark")],
+)
+def test_sponsor_label_and_disclaimer_are_visible(  # type: ignore[no-untyped-def]
+    browser, label: str, width: int, scheme: str
+) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": width, "height": 800})
+    page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
     page.route(
         "https://img.video.example/**",
         lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=THUMBNAIL),

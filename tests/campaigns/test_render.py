@@ -53,6 +53,8 @@ def test_mixed_edition_has_videos_articles_a_sponsor_and_two_disclaimers() -> No
     assert edition.disclaimers == ["medical@2", "sponsors@4"]  # "finance" matches no post
     assert edition.html.count("Watch the video") == 2
     assert edition.html.count("Read the article") == 1
+    # The in-video sponsor read stays out: only the labelled block advertises.
+    assert "Kelpcraft" not in edition.html + edition.text
 
 
 class _Images(HTMLParser):
