@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from campaigns.compose import CampaignError
 from campaigns.preview import archive_edition
 from campaigns.templating import render
 from campaigns.variants import DEFAULT
@@ -62,7 +63,10 @@ def archive_campaign(campaign_id: int, request: Request) -> HTMLResponse:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status is not CampaignStatus.sent:
             return _not_found(rt)
-        edition = archive_edition(session, rt.site, rt.links, campaign)
+        try:
+            edition = archive_edition(session, rt.site, rt.links, campaign)
+        except CampaignError:  # e.g. its posts were deleted since it was sent
+            return _not_found(rt)
         date = _day(campaign, rt)
     # Links inside the framed email open outside the frame.
     edition_html = edition.html.replace("<head>", '<head><base target="_blank">', 1)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import update
 
 from campaigns.compose import with_utm
 from campaigns.sponsors import by_name
 from config.runtime import Runtime
-from db.models import SponsorClick
+from db.models import Delivery, SponsorClick
 from subscribers.tokens import InvalidToken, Purpose, read_token
 
 router = APIRouter(tags=["public"])
@@ -52,4 +53,10 @@ def sponsor_redirect(token: str, request: Request) -> Response:
                 sponsor_name=sponsor.name, campaign_id=campaign_id, delivery_id=delivery_id
             )
         )
+        if delivery_id is not None:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.campaign_id == campaign_id)
+                .values(clicked=True)
+            )
     return RedirectResponse(with_utm(str(sponsor.url), campaign_id), status_code=302)

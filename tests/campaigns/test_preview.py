@@ -95,6 +95,17 @@ def test_unknown_campaign_or_subscriber_is_one_clear_error(rt: Runtime) -> None:
     assert "no campaign with id 4040" in result.output
 
 
+def test_admin_preview_of_an_unsendable_campaign_is_a_422(rt: Runtime) -> None:
+    site = rt.site
+    rt.__dict__["site"] = site.model_copy(
+        update={"newsletter": site.newsletter.model_copy(update={"postal_address": " "})}
+    )
+    campaign_id = new_campaign(rt.db, rt.site)
+    response = admin(rt).get(f"/api/campaigns/{campaign_id}/preview")
+    assert response.status_code == 422
+    assert "postal address" in response.json()["detail"]
+
+
 def test_cli_preview_writes_html_or_prints_text(rt: Runtime, tmp_path: Path) -> None:
     add_people(rt.db, [("reader@example.org", ["videos"], "US")])
     campaign_id = new_campaign(rt.db, rt.site)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from config.runtime import Runtime
-from db.models import Campaign, CampaignStatus, SponsorClick
+from db.models import Campaign, CampaignStatus, Post, SponsorClick
 from tests.campaigns.sample_edition import evergreen_site
 from tests.support.editions import add_people, new_campaign, send, store_posts
 from web.app import create_app
@@ -81,6 +81,16 @@ def test_the_archive_sponsor_link_is_tracked_without_a_delivery(
     with runtime.db.session() as session:
         click = session.scalars(select(SponsorClick)).one()
         assert (click.campaign_id, click.delivery_id) == (sent_campaign, None)
+
+
+def test_a_sent_campaign_whose_posts_were_deleted_is_a_404_not_a_500(
+    client: TestClient, runtime: Runtime, sent_campaign: int
+) -> None:
+    with runtime.db.session() as session:
+        session.execute(delete(Post).where(Post.id == 102))
+    page = client.get(f"/archive/{sent_campaign}")
+    assert page.status_code == 404
+    assert "Not in the archive" in page.text
 
 
 def test_unsent_and_unknown_campaigns_are_not_in_the_archive(

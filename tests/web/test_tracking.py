@@ -101,3 +101,4 @@ def test_the_sponsor_link_in_a_sent_email_is_tracked_per_delivery(
     response = client.get(match.group(1))
     assert response.status_code == 302
     assert clicks(runtime) == [(delivery.sponsor_name, campaign_id, delivery.id)]
+    assert deliveries(runtime.db, campaign_id)["reader@example.org"].clicked

@@ -9,7 +9,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from campaigns.compose import CampaignError
 from campaigns.preview import get_campaign, preview
+from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
 from db.models import Campaign
 from delivery.ledger import counts_by_status
@@ -54,7 +56,11 @@ def list_campaigns(request: Request, limit: int = 50) -> list[CampaignOut]:
 @router.get(
     "/{campaign_id}/preview",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/plain": {}}}, 404: {"description": "no such campaign"}},
+    responses={
+        200: {"content": {"text/plain": {}}},
+        404: {"description": "no such campaign or subscriber"},
+        422: {"description": "the campaign cannot be rendered (the detail says why)"},
+    },
 )
 def preview_campaign(
     campaign_id: int,
@@ -70,6 +76,8 @@ def preview_campaign(
             shown = preview(session, rt.site, rt.links, campaign, as_email)
         except (LookupError, InvalidEmail) as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+        except (CampaignError, TemplateRenderError) as exc:
+            raise HTTPException(422, detail=str(exc)) from None
     headers = {"X-Edition-Variant": shown.variant}
     if format == "text":
         return PlainTextResponse(f"Subject: {shown.subject}\n\n{shown.text}", headers=headers)
