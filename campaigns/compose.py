@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -166,15 +167,29 @@ def compose_edition(
     )
 
 
+class _Rotation(enum.Enum):
+    FIRST = "first"
+
+
+ROTATION_FIRST = _Rotation.FIRST  # the sponsor an uncapped subscriber gets
+
+
 def build_edition(
     session: Session,
     site: SiteConfig,
     campaign: Campaign,
     *,
-    sponsor: Sponsor | None,
     links: Links | None = None,
+    day: dt.date | None = None,
+    sponsor: Sponsor | _Rotation | None = ROTATION_FIRST,
 ) -> RenderedEdition:
-    """Render the campaign; personal links stay placeholders unless `links` says otherwise."""
+    """Render the campaign; personal links stay placeholders unless `links` says otherwise.
+
+    `sponsor` picks the sponsor block (None: no block); by default the rotation's
+    first on `day`. Variants pass each candidate explicitly.
+    """
+    if isinstance(sponsor, _Rotation):
+        sponsor = choose_sponsor(site, campaign, day or edition_day(site, campaign))
     return compose_edition(
         site,
         campaign,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.compose import CampaignError
+from campaigns.compose import CampaignError, build_edition
 from campaigns.variants import DEFAULT, HOUSE, NONE, variant_plan
 from config.site import SiteConfig
 from db.engine import Database
@@ -143,3 +143,15 @@ def test_a_campaign_without_a_postal_address_cannot_be_sent(db: Database, tmp_pa
         send(db, blank, campaign_id, tmp_path)
     assert deliveries(db, campaign_id) == {}
     assert not list(tmp_path.glob("*.eml"))
+
+
+def test_build_edition_defaults_to_the_rotations_first_sponsor(db: Database) -> None:
+    site = evergreen_site()
+    store_posts(db)
+    campaign_id = new_campaign(db, site)
+    with db.session() as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        (_, first), *_ = variant_plan(site, campaign)
+        assert first is not None
+        assert build_edition(session, site, campaign).sponsor_name == first.name
+        assert build_edition(session, site, campaign, sponsor=None).sponsor_name is None
