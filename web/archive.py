@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -14,6 +16,9 @@ from config.runtime import Runtime
 from db.models import Campaign, CampaignStatus, Edition
 
 router = APIRouter(tags=["public"])
+
+# Ids are 64-bit in the database; a larger number is simply not a campaign.
+CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 PAGE_SIZE = 100
 
@@ -56,7 +61,7 @@ def archive_index(request: Request) -> HTMLResponse:
 
 
 @router.get("/archive/{campaign_id}", response_class=HTMLResponse)
-def archive_campaign(campaign_id: int, request: Request) -> HTMLResponse:
+def archive_campaign(campaign_id: CampaignId, request: Request) -> HTMLResponse:
     """One sent edition as subscribers saw it, with a subscribe link instead of personal ones."""
     rt: Runtime = request.app.state.runtime
     with rt.db.session() as session:

@@ -38,7 +38,7 @@ def _payload(secret_key: str, token: str) -> tuple[int, int | None, str] | None:
     return None
 
 
-@router.get("/r/{token}", include_in_schema=False)
+@router.get("/r/{token}", response_class=RedirectResponse, responses={404: {}})
 def sponsor_redirect(token: str, request: Request) -> Response:
     """Count the click, then send the reader to the sponsor's configured URL."""
     rt: Runtime = request.app.state.runtime

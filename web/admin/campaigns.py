@@ -16,6 +16,7 @@ from config.runtime import Runtime
 from db.models import Campaign
 from delivery.ledger import counts_by_status
 from subscribers.addresses import InvalidEmail
+from web.archive import CampaignId
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -63,7 +64,7 @@ def list_campaigns(request: Request, limit: int = 50) -> list[CampaignOut]:
     },
 )
 def preview_campaign(
-    campaign_id: int,
+    campaign_id: CampaignId,
     request: Request,
     as_email: str | None = Query(None, alias="as", description="Preview as this subscriber."),
     format: Literal["html", "text"] = "html",
