@@ -112,3 +112,4 @@ def test_unsent_and_unknown_campaigns_are_not_in_the_archive(
         page = client.get(f"/archive/{campaign_id}")
         assert page.status_code == 404
         assert "Not in the archive" in page.text
+    assert client.get(f"/archive/{2**64}").status_code == 422  # not an id at all
