@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import re
 from collections.abc import Sequence
 from email.policy import default
 from html.parser import HTMLParser
@@ -126,7 +127,7 @@ def edition_content(html: str) -> str:
     parser = _VisibleText()
     parser.feed(html)
     words = " ".join(parser.chunks)
-    return words.split("You are getting this because")[0]
+    return re.split(r"You are getting this because|This is the web copy", words)[0]
 
 
 def mail_parts(outbox: Path, address: str) -> str:
