@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -18,11 +19,11 @@ from campaigns.render import (
     render_edition,
     sponsor_view,
 )
-from campaigns.sponsors import eligible_sponsors, house_ad, rotate
-from campaigns.templating import environment
+from campaigns.sponsors import sponsor_order
+from campaigns.summaries import clean_summary_html, clean_summary_text
+from campaigns.templating import render_string
 from config.site import SiteConfig, Sponsor
-from db.models import Campaign, CampaignStatus, Edition, Post, utcnow
-from delivery.placeholders import placeholder
+from db.models import Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
 
 DEFAULT_SUBJECT = "{{ lead.title if lead else newsletter.name }}"
 
@@ -95,23 +96,25 @@ def post_view(post: Post, tz: dt.tzinfo) -> PostView:
     published = (
         post.published_at.astimezone(tz).strftime("%-d %b %Y") if post.published_at else None
     )
+    video = post.kind is PostKind.video
     return PostView(
         kind=post.kind.value,
         title=post.title,
         link=post.link,
-        summary_html=post.summary_html,
-        summary_text=post.summary_text,
+        summary_html=clean_summary_html(post.summary_html) if video else post.summary_html,
+        summary_text=clean_summary_text(post.summary_text) if video else post.summary_text,
         thumbnail_url=post.thumbnail_url,
         published=published,
     )
 
 
 def render_subject(site: SiteConfig, template: str, posts: Sequence[PostView]) -> str:
-    return (
-        environment()
-        .from_string(template)
-        .render(lead=posts[0] if posts else None, posts=posts, newsletter=site.newsletter)
-    )
+    context: dict[str, object] = {
+        "lead": posts[0] if posts else None,
+        "posts": posts,
+        "newsletter": site.newsletter,
+    }
+    return render_string(template, context, name="campaign subject")
 
 
 def with_utm(url: str, campaign_id: int) -> str:
@@ -125,8 +128,50 @@ def with_utm(url: str, campaign_id: int) -> str:
 
 
 def choose_sponsor(site: SiteConfig, campaign: Campaign, day: dt.date) -> Sponsor | None:
-    ordered = rotate(eligible_sponsors(site.sponsors, campaign.list_slugs, day), str(campaign.id))
-    return ordered[0] if ordered else house_ad(site.sponsors, day)
+    """The sponsor an uncapped subscriber sees: the rotation's first, else the house ad."""
+    ordered = sponsor_order(site.sponsors, campaign.list_slugs, str(campaign.id), day)
+    return ordered[0] if ordered else None
+
+
+def compose_edition(
+    site: SiteConfig,
+    campaign: Campaign,
+    posts: Sequence[Post],
+    *,
+    sponsor: Sponsor | None,
+    links: Links,
+) -> RenderedEdition:
+    """Render the campaign's posts with one sponsor (or none); no database access."""
+    if not site.newsletter.postal_address.strip():
+        raise CampaignError("the site file has no postal address; a campaign cannot be sent")
+    views = [post_view(p, site.newsletter.tz) for p in posts]
+    facts = [PostFacts(tags=tuple(p.tags), text=f"{p.title}\n{p.summary_text}") for p in posts]
+    lists = [m.name for m in site.lists if m.slug in campaign.list_slugs]
+    reason = f"You are getting this because you subscribed to {site.newsletter.name}" + (
+        f" ({', '.join(lists)})." if lists else "."
+    )
+    return render_edition(
+        site,
+        subject=render_subject(site, campaign.subject, views),
+        intro=campaign.intro,
+        posts=views,
+        sponsor=sponsor_view(
+            sponsor, url=links.sponsor_url or with_utm(str(sponsor.url), campaign.id)
+        )
+        if sponsor
+        else None,
+        disclaimers=matching_disclaimers(site.disclaimers, facts),
+        links=links,
+        reason=reason,
+        template=campaign.template,
+    )
+
+
+class _Rotation(enum.Enum):
+    FIRST = "first"
+
+
+ROTATION_FIRST = _Rotation.FIRST  # the sponsor an uncapped subscriber gets
 
 
 def build_edition(
@@ -136,35 +181,27 @@ def build_edition(
     *,
     links: Links | None = None,
     day: dt.date | None = None,
+    sponsor: Sponsor | _Rotation | None = ROTATION_FIRST,
 ) -> RenderedEdition:
-    """Render the campaign; personal links stay placeholders unless `links` says otherwise."""
-    if not site.newsletter.postal_address.strip():
-        raise CampaignError("the site file has no postal address; a campaign cannot be sent")
-    tz = site.newsletter.tz
-    posts = campaign_posts(session, campaign)
-    views = [post_view(p, tz) for p in posts]
-    links = links or personal_links()
-    sponsor = choose_sponsor(site, campaign, day or utcnow().astimezone(tz).date())
-    sponsor_url = placeholder("sponsor_url") if links.personal else None
-    facts = [PostFacts(tags=tuple(p.tags), text=f"{p.title}\n{p.summary_text}") for p in posts]
-    lists = (
-        ", ".join(m.name for m in site.lists if m.slug in campaign.list_slugs)
-        or site.newsletter.name
-    )
-    return render_edition(
+    """Render the campaign; personal links stay placeholders unless `links` says otherwise.
+
+    `sponsor` picks the sponsor block (None: no block); by default the rotation's
+    first on `day`. Variants pass each candidate explicitly.
+    """
+    if isinstance(sponsor, _Rotation):
+        sponsor = choose_sponsor(site, campaign, day or edition_day(site, campaign))
+    return compose_edition(
         site,
-        subject=render_subject(site, campaign.subject, views),
-        intro=campaign.intro,
-        posts=views,
-        sponsor=sponsor_view(sponsor, url=sponsor_url or with_utm(str(sponsor.url), campaign.id))
-        if sponsor
-        else None,
-        disclaimers=matching_disclaimers(site.disclaimers, facts),
-        links=links,
-        reason=f"You are getting this because you subscribed to {lists} from "
-        f"{site.newsletter.name}.",
-        template=campaign.template,
+        campaign,
+        campaign_posts(session, campaign),
+        sponsor=sponsor,
+        links=links or personal_links(),
     )
+
+
+def edition_day(site: SiteConfig, campaign: Campaign) -> dt.date:
+    """The day whose flight dates apply: when sending started, else today (newsletter time)."""
+    return (campaign.started_at or utcnow()).astimezone(site.newsletter.tz).date()
 
 
 def store_edition(

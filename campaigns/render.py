@@ -39,6 +39,7 @@ class SponsorView:
     cta: str
     url: str
     placement: str
+    image_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,13 @@ class DisclaimerView:
 
 @dataclass(frozen=True)
 class Links:
+    """Where the edition's links point: placeholders (personal) or public URLs (archive)."""
+
     personal: bool
     unsubscribe_url: str = ""
     preferences_url: str = ""
     subscribe_url: str = ""
+    sponsor_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,13 @@ def personal_links() -> Links:
         personal=True,
         unsubscribe_url=placeholder("unsubscribe_url"),
         preferences_url=placeholder("preferences_url"),
+        sponsor_url=placeholder("sponsor_url"),
     )
+
+
+def public_links(subscribe_url: str, sponsor_url: str = "") -> Links:
+    """For pages anyone may see: no personal link, a way to subscribe instead."""
+    return Links(personal=False, subscribe_url=subscribe_url, sponsor_url=sponsor_url)
 
 
 def crisis_key(disclaimer: Disclaimer) -> str:
@@ -85,6 +95,7 @@ def sponsor_view(sponsor: Sponsor, *, url: str) -> SponsorView:
         cta=sponsor.cta,
         url=url,
         placement=sponsor.placement,
+        image_url=str(sponsor.image_url) if sponsor.image_url else None,
     )
 
 
@@ -126,7 +137,10 @@ def render_edition(
         "reason": reason,
     }
     subject_line = " ".join(render(f"email/{template}/subject.txt", context).split())
+    # ASCII-only HTML (non-ASCII as character references) is stored at one byte
+    # per character, which halves what every per-recipient fill has to copy.
     html = _INLINER.inline(render(f"email/{template}/body.html", context))
+    html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
     text = _BLANK_RUNS.sub("\n\n", render(f"email/{template}/body.txt", context)).strip() + "\n"
     return RenderedEdition(
         subject=subject_line,

@@ -1,4 +1,4 @@
-"""Which sponsor block goes into an edition: flight dates, audience lists, weighted rotation."""
+"""Which sponsor blocks an edition may carry: flight dates, audience lists, weighted rotation."""
 
 from __future__ import annotations
 
@@ -40,3 +40,22 @@ def rotate(candidates: Sequence[Sponsor], seed: str) -> list[Sponsor]:
         return float(u ** (1.0 / sponsor.weight))
 
     return sorted(candidates, key=key, reverse=True)
+
+
+def sponsor_order(
+    sponsors: Sequence[Sponsor], lists: Sequence[str], seed: str, day: dt.date
+) -> list[Sponsor]:
+    """Every sponsor a campaign may show, best first: paid ones in rotation, then the house ad."""
+    house = house_ad(sponsors, day)
+    return [*rotate(eligible_sponsors(sponsors, lists, day), seed), *([house] if house else [])]
+
+
+def reaches(sponsor: Sponsor, subscriber_lists: set[str], campaign_lists: Sequence[str]) -> bool:
+    """A sponsor with audience lists is shown only to members of one of them."""
+    if not sponsor.lists:
+        return True
+    return bool(subscriber_lists & set(sponsor.lists) & set(campaign_lists))
+
+
+def by_name(sponsors: Sequence[Sponsor], name: str | None) -> Sponsor | None:
+    return next((s for s in sponsors if s.name == name), None) if name else None

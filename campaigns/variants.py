@@ -1,5 +1,10 @@
-"""Edition variants: a campaign may render more than one edition (e.g. one per sponsor),
-and each recipient is assigned one of them at send time.
+"""Edition variants: one edition per sponsor a recipient may get, chosen per recipient.
+
+Frequency caps make the sponsor block depend on the recipient, but an edition
+is rendered once. So a campaign renders one edition per candidate -- each paid
+sponsor in this campaign's rotation order, then the house ad, then no sponsor
+-- and each recipient is assigned the first candidate that reaches them (audience
+lists) and that they have not been shown within its `cap_days`.
 
 The sending side only relies on the two functions below: `render_variants`
 when the campaign starts, `assign_variants` for each batch.
@@ -8,23 +13,46 @@ when the campaign starts, `assign_variants` for each batch.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.compose import build_edition
+from campaigns.compose import build_edition, edition_day
 from campaigns.render import RenderedEdition
-from config.site import SiteConfig
-from db.models import Campaign
+from campaigns.sponsors import by_name, reaches, sponsor_order
+from config.site import SiteConfig, Sponsor
+from db.models import Campaign, Delivery, DeliveryStatus, Edition, Subscription, utcnow
 
-DEFAULT = "default"
+DEFAULT = "default"  # what an uncapped subscriber gets; previews and the archive show it
+HOUSE = "house"
+NONE = "none"
+
+
+def variant_plan(
+    site: SiteConfig, campaign: Campaign, day: dt.date | None = None
+) -> list[tuple[str, Sponsor | None]]:
+    """(variant, sponsor) in the order recipients are offered them."""
+    ordered = sponsor_order(
+        site.sponsors, campaign.list_slugs, str(campaign.id), day or edition_day(site, campaign)
+    )
+    if not ordered:
+        return [(DEFAULT, None)]
+    plan: list[tuple[str, Sponsor | None]] = [(DEFAULT, ordered[0])]
+    for rank, sponsor in enumerate(ordered[1:], start=2):
+        plan.append((HOUSE if sponsor.house else f"sponsor-{rank}", sponsor))
+    plan.append((NONE, None))
+    return plan
 
 
 def render_variants(
     session: Session, site: SiteConfig, campaign: Campaign, day: dt.date | None = None
 ) -> dict[str, RenderedEdition]:
-    """Every edition this campaign may send, keyed by variant name."""
-    return {DEFAULT: build_edition(session, site, campaign, day=day)}
+    """Every edition this campaign may send, keyed by variant name, in offer order."""
+    return {
+        variant: build_edition(session, site, campaign, sponsor=sponsor)
+        for variant, sponsor in variant_plan(site, campaign, day)
+    }
 
 
 def assign_variants(
@@ -34,5 +62,98 @@ def assign_variants(
     subscriber_ids: Sequence[int],
     variants: Sequence[str],
 ) -> dict[int, str]:
-    """The variant each subscriber receives."""
-    return dict.fromkeys(subscriber_ids, DEFAULT)
+    """The variant each subscriber receives, from the campaign's stored editions."""
+    stored = dict(
+        session.execute(
+            select(Edition.variant, Edition.sponsor_name).where(
+                Edition.campaign_id == campaign.id, Edition.variant.in_(list(variants))
+            )
+        ).all()
+    )
+    offers = {v: stored[v] for v in sorted(stored, key=_offer_rank)}
+    return choose_variants(session, site, campaign, subscriber_ids, offers, now=utcnow())
+
+
+def choose_variants(
+    session: Session,
+    site: SiteConfig,
+    campaign: Campaign,
+    subscriber_ids: Sequence[int],
+    offers: Mapping[str, str | None],
+    *,
+    now: dt.datetime,
+) -> dict[int, str]:
+    """First offer (variant -> sponsor name, in order) that reaches and is not capped."""
+    ids = list(subscriber_ids)
+    if not offers:
+        return dict.fromkeys(ids, DEFAULT)
+    sponsors = {
+        name: sponsor
+        for name in offers.values()
+        if name and (sponsor := by_name(site.sponsors, name)) is not None
+    }
+    lists = _lists_of(session, ids) if any(s.lists for s in sponsors.values()) else {}
+    seen = _recently_shown(session, ids, sponsors, campaign.id, now)
+    fallback = list(offers)[-1]
+    chosen: dict[int, str] = {}
+    for subscriber_id in ids:
+        chosen[subscriber_id] = fallback
+        for variant, name in offers.items():
+            sponsor = sponsors.get(name) if name else None
+            if sponsor is None or (
+                (subscriber_id, sponsor.name) not in seen
+                and reaches(sponsor, lists.get(subscriber_id, set()), campaign.list_slugs)
+            ):
+                chosen[subscriber_id] = variant
+                break
+    return chosen
+
+
+def _offer_rank(variant: str) -> tuple[int, str]:
+    if variant == DEFAULT:
+        return (0, "")
+    if variant.startswith("sponsor-") and variant[8:].isdigit():
+        return (int(variant[8:]), "")
+    return ({HOUSE: 10**6, NONE: 10**6 + 1}.get(variant, 10**6 - 1), variant)
+
+
+def _lists_of(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    rows = session.execute(
+        select(Subscription.subscriber_id, Subscription.list_slug).where(
+            Subscription.subscriber_id.in_(ids)
+        )
+    )
+    for subscriber_id, slug in rows:
+        out.setdefault(subscriber_id, set()).add(slug)
+    return out
+
+
+def _recently_shown(
+    session: Session,
+    ids: Sequence[int],
+    sponsors: Mapping[str, Sponsor],
+    campaign_id: int,
+    now: dt.datetime,
+) -> set[tuple[int, str]]:
+    """(subscriber, sponsor) pairs still inside the sponsor's frequency cap."""
+    caps = {name: s.cap_days for name, s in sponsors.items() if s.cap_days > 0}
+    if not caps or not ids:
+        return set()
+    shown_at = func.coalesce(Delivery.sent_at, Delivery.queued_at)
+    rows = session.execute(
+        select(Delivery.subscriber_id, Delivery.sponsor_name, shown_at).where(
+            Delivery.subscriber_id.in_(ids),
+            Delivery.sponsor_name.in_(list(caps)),
+            Delivery.status == DeliveryStatus.sent,
+            Delivery.campaign_id != campaign_id,
+            shown_at >= now - dt.timedelta(days=max(caps.values())),
+        )
+    )
+    return {
+        (subscriber_id, name)
+        for subscriber_id, name, at in rows
+        if subscriber_id is not None
+        and name is not None
+        and at >= now - dt.timedelta(days=caps[name])
+    }

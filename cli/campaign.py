@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 from sqlalchemy import select
 
 from campaigns.compose import create_campaign
+from campaigns.preview import get_campaign, preview
 from cli.common import console, one_line_errors, print_json, runtime
 from db.models import Campaign
 from delivery.ledger import counts_by_status
@@ -81,3 +84,25 @@ def _summary(campaign: Campaign, counts: dict[str, int]) -> dict[str, object]:
         "created_at": campaign.created_at.isoformat(),
         "deliveries": counts,
     }
+
+
+@campaign_app.command("preview")
+@one_line_errors
+def preview_command(
+    campaign_id: int = typer.Argument(..., metavar="ID", help="The campaign to preview."),
+    as_email: str | None = typer.Option(
+        None, "--as", help="Fill links as this subscriber (their real, signed links)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the HTML part here (a .txt name writes the text part)."
+    ),
+) -> None:
+    """Show the edition as it will be sent: the text part here, or HTML into --out."""
+    rt = runtime()
+    with rt.db.session() as session:
+        shown = preview(session, rt.site, rt.links, get_campaign(session, campaign_id), as_email)
+    if out is None:
+        typer.echo(f"Subject: {shown.subject}\n\n{shown.text}", nl=False)
+        return
+    out.write_text(shown.text if out.suffix == ".txt" else shown.html, encoding="utf-8")
+    typer.echo(f"wrote {out} (variant {shown.variant}, subject: {shown.subject})")

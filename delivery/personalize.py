@@ -49,7 +49,7 @@ def campaign_recipient(
     country: str | None,
     subscriber_id: int,
     campaign_id: int,
-    delivery_id: int,
+    delivery_id: int | None,  # None in a preview of a campaign not yet queued
     sponsor_name: str | None,
     disclaimers: Sequence[Disclaimer],
 ) -> Recipient:

@@ -28,4 +28,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     from web.admin import admin_router
 
     app.include_router(admin_router())
+    from web import archive, tracking
+
+    app.include_router(archive.router)
+    app.include_router(tracking.router)
     return app

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from campaigns.compose import CampaignError
+from campaigns.preview import get_campaign, preview
+from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
 from db.models import Campaign
 from delivery.ledger import counts_by_status
+from subscribers.addresses import InvalidEmail
+from web.archive import CampaignId
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -44,3 +52,34 @@ def list_campaigns(request: Request, limit: int = 50) -> list[CampaignOut]:
             )
             for c in campaigns
         ]
+
+
+@router.get(
+    "/{campaign_id}/preview",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        404: {"description": "no such campaign or subscriber"},
+        422: {"description": "the campaign cannot be rendered (the detail says why)"},
+    },
+)
+def preview_campaign(
+    campaign_id: CampaignId,
+    request: Request,
+    as_email: str | None = Query(None, alias="as", description="Preview as this subscriber."),
+    format: Literal["html", "text"] = "html",
+) -> Response:
+    """The edition as it will be (or was) sent: neutral links, or one subscriber's real links."""
+    rt = _runtime(request)
+    with rt.db.session() as session:
+        try:
+            campaign = get_campaign(session, campaign_id)
+            shown = preview(session, rt.site, rt.links, campaign, as_email)
+        except (LookupError, InvalidEmail) as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+        except (CampaignError, TemplateRenderError) as exc:
+            raise HTTPException(422, detail=str(exc)) from None
+    headers = {"X-Edition-Variant": shown.variant}
+    if format == "text":
+        return PlainTextResponse(f"Subject: {shown.subject}\n\n{shown.text}", headers=headers)
+    return HTMLResponse(shown.html, headers=headers)
