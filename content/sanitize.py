@@ -32,6 +32,8 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# No whitespace, quotes, angle brackets, backslashes or control characters anywhere.
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>\\\x00-\x1f\x7f]+$", re.IGNORECASE)
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>", re.IGNORECASE)
 
 
@@ -44,8 +46,16 @@ def clean_html(fragment: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_absolute_links_only,
     )
     return strip_placeholders(cleaned)
+
+
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    # A relative link means nothing in an email; only absolute http(s) and mailto stay.
+    if tag == "a" and attribute == "href":
+        return value if safe_url(value) or value.lower().startswith("mailto:") else None
+    return value
 
 
 def to_text(fragment: str) -> str:
@@ -63,6 +73,4 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if not re.match(r"^https?://[^\s\"'<>]+$", url, flags=re.IGNORECASE):
-        return None
-    return url
+    return url if _SAFE_URL.match(url) else None

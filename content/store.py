@@ -1,16 +1,22 @@
-"""Store parsed posts once per (feed, guid); an edit updates but never counts as new."""
+"""Store parsed posts once per (feed, guid); an edit updates but never counts as new.
+
+A post's `first_seen_at` and `available_at` are set once, when it is first
+stored, and never move: campaigns find new posts by them, so an edited post
+(new content hash) is updated in place without ever becoming "new" again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.site import FeedConfig
-from content.parse import ParsedPost
+from content.boilerplate import WINDOW, recurring_lines, without_boilerplate
+from content.parse import ParsedPost, video_summary
 from db.models import Feed, Post, PostKind, utcnow
 
 
@@ -62,13 +68,47 @@ def store_posts(
         else:
             result.unchanged += 1
     session.flush()
+    if any(p.kind == "video" for p in incoming.values()):
+        clean_descriptions(session, feed, set(incoming))
     return result
+
+
+def clean_descriptions(session: Session, feed: Feed, also: Collection[str] = ()) -> int:
+    """Re-derive video summaries without the feed's recurring lines; returns how many changed.
+
+    The window is the feed's most recent videos plus the posts named in `also`
+    (this poll's), so a line that starts recurring today is also taken out of
+    yesterday's stored summary.
+    """
+    recent = session.scalars(
+        select(Post)
+        .where(Post.feed_id == feed.id, Post.description.is_not(None))
+        .order_by(Post.first_seen_at.desc(), Post.id.desc())
+        .limit(WINDOW)
+    ).all()
+    extra: list[Post] = []
+    if also:
+        query = select(Post).where(Post.feed_id == feed.id, Post.guid.in_(list(also)))
+        extra = list(session.scalars(query))
+    window = {p.id: p for p in [*recent, *extra] if p.description is not None}
+    lines = {pid: (p.description or "").splitlines() for pid, p in window.items()}
+    boilerplate = recurring_lines(lines.values())
+    changed = 0
+    for pid, post in window.items():
+        summary_html, summary_text = video_summary(without_boilerplate(lines[pid], boilerplate))
+        if (post.summary_html, post.summary_text) != (summary_html, summary_text):
+            post.summary_html, post.summary_text = summary_html, summary_text
+            changed += 1
+    session.flush()
+    return changed
 
 
 def _new_post(feed: Feed, parsed: ParsedPost, now: dt.datetime, hold_minutes: int) -> Post:
     post = Post(feed_id=feed.id, guid=parsed.guid, first_seen_at=now)
     post.available_at = now + dt.timedelta(minutes=hold_minutes)
     _apply(post, parsed)
+    # A feed without dates still orders sensibly: the post is dated when first seen.
+    post.published_at = parsed.published_at or now
     return post
 
 
@@ -77,7 +117,7 @@ def _apply(post: Post, parsed: ParsedPost) -> None:
     post.title = parsed.title
     post.link = parsed.link
     post.author = parsed.author
-    post.published_at = parsed.published_at
+    post.published_at = parsed.published_at or post.published_at
     post.updated_at = parsed.updated_at
     post.summary_html = parsed.summary_html
     post.summary_text = parsed.summary_text
@@ -85,3 +125,4 @@ def _apply(post: Post, parsed: ParsedPost) -> None:
     post.video_id = parsed.video_id
     post.tags = list(parsed.tags)
     post.content_hash = parsed.content_hash
+    post.description = "\n".join(parsed.description) if parsed.kind == "video" else None
