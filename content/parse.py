@@ -20,7 +20,7 @@ from typing import Any
 
 import feedparser
 
-from content.sanitize import clean_html, safe_url, to_text
+from content.sanitize import clean_html, plain_line, safe_url, to_text
 
 MAX_ENTRIES = 200  # a feed listing more is read up to here; the rest waits for later polls
 FUTURE_SLACK = dt.timedelta(minutes=10)  # clock skew we tolerate before calling a date future
@@ -81,10 +81,11 @@ def parse_feed(
     parsed = feedparser.parse(data, sanitize_html=False)
     entries = parsed.entries
     if not entries:
-        if parsed.get("bozo"):
-            raise FeedParseError(f"not a readable feed: {parsed.get('bozo_exception')}")
+        problem = f" ({parsed.get('bozo_exception')})" if parsed.get("bozo") else ""
         if not parsed.get("version"):
-            raise FeedParseError("not a feed (no RSS or Atom root element; an HTML page?)")
+            raise FeedParseError(f"not a feed: no RSS or Atom root element, an HTML page?{problem}")
+        if problem:
+            raise FeedParseError(f"not a readable feed{problem}")
     result = ParseResult()
     if parsed.get("bozo"):
         result.notes.append(f"read leniently: {parsed.get('bozo_exception')}")
@@ -133,8 +134,7 @@ def _entry_to_post(entry: Any, *, kind: str, extra_tags: tuple[str, ...]) -> Par
     summary = str(entry.get("summary") or "")
     # feedparser carries media:description as the summary; it is plain text
     # whose line breaks matter, so it is kept as lines.
-    description = tuple(to_text(line) for line in summary.splitlines()) if is_video else ()
-    description = tuple(line for line in description if line)
+    description = tuple(filter(None, map(plain_line, summary.splitlines()))) if is_video else ()
     summary_html, summary_text = (
         video_summary(description) if is_video else (clean_html(summary), to_text(summary))
     )
@@ -145,7 +145,8 @@ def _entry_to_post(entry: Any, *, kind: str, extra_tags: tuple[str, ...]) -> Par
         link=link,
         author=to_text(str(entry.get("author") or ""))[:200] or None,
         published_at=_when(entry.get("published_parsed")),
-        updated_at=_when(entry.get("updated_parsed")),
+        # dict.get: feedparser's own get() falls back to the published date, with a warning.
+        updated_at=_when(dict.get(entry, "updated_parsed")),
         summary_html=summary_html,
         summary_text=summary_text,
         thumbnail_url=_thumbnail(entry),

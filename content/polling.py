@@ -79,7 +79,7 @@ def poll_due(
     """Poll every feed whose next poll time has come."""
     now = now or utcnow()
     with db.session() as session:
-        next_at = dict(session.execute(select(Feed.name, Feed.next_poll_at)).tuples().all())
+        next_at = {name: at for name, at in session.execute(select(Feed.name, Feed.next_poll_at))}
     due = [f for f in site.feeds if (at := next_at.get(f.name)) is None or at <= now]
     return poll_feeds(db, site, due, now=now, workers=workers, on_report=on_report)
 

@@ -34,6 +34,7 @@ _SPACE = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 # No whitespace, quotes, angle brackets, backslashes or control characters anywhere.
 _SAFE_URL = re.compile(r"^https?://[^\s\"'<>\\\x00-\x1f\x7f]+$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>", re.IGNORECASE)
 
 
@@ -66,6 +67,15 @@ def to_text(fragment: str) -> str:
     text = html.unescape(without_tags)
     lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
     return strip_placeholders(_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
+
+
+def plain_line(line: str) -> str:
+    """One line of plain text (a video description): kept literally, but tidied and defused.
+
+    It is not HTML, so nothing is stripped as a tag; templates escape it on output.
+    """
+    printable = _CONTROL.sub("", line)
+    return strip_placeholders(_SPACE.sub(" ", printable).strip())[:1000]
 
 
 def safe_url(url: str | None) -> str | None:
