@@ -20,7 +20,7 @@ from typing import Any
 
 import feedparser
 
-from content.sanitize import clean_html, plain_line, safe_url, to_text
+from content.sanitize import clean_html, safe_url, to_text
 
 MAX_ENTRIES = 200  # a feed listing more is read up to here; the rest waits for later polls
 FUTURE_SLACK = dt.timedelta(minutes=10)  # clock skew we tolerate before calling a date future
@@ -134,7 +134,8 @@ def _entry_to_post(entry: Any, *, kind: str, extra_tags: tuple[str, ...]) -> Par
     summary = str(entry.get("summary") or "")
     # feedparser carries media:description as the summary; it is plain text
     # whose line breaks matter, so it is kept as lines.
-    description = tuple(filter(None, map(plain_line, summary.splitlines()))) if is_video else ()
+    lines = (to_text(line)[:1000] for line in summary.splitlines()) if is_video else ()
+    description = tuple(line for line in lines if line)
     summary_html, summary_text = (
         video_summary(description) if is_video else (clean_html(summary), to_text(summary))
     )

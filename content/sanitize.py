@@ -63,19 +63,18 @@ def to_text(fragment: str) -> str:
     """Plain text from HTML or text: tags dropped, entities decoded, spaces tidied."""
     # Block ends become line breaks first so paragraphs survive as paragraphs.
     with_breaks = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", fragment)
-    without_tags = nh3.clean(with_breaks, tags=set(), attributes={})
-    text = html.unescape(without_tags)
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    text = html.unescape(nh3.clean(with_breaks, tags=set(), attributes={}))
+    # Markup escaped twice (&amp;lt;script&amp;gt;) is markup again once decoded:
+    # strip until nothing tag-like is left, so a text field never holds a tag.
+    for _ in range(3):
+        if "<" not in text:
+            break
+        again = html.unescape(nh3.clean(text, tags=set(), attributes={}))
+        if again == text:
+            break
+        text = again
+    lines = (_SPACE.sub(" ", _CONTROL.sub("", line)).strip() for line in text.splitlines())
     return strip_placeholders(_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
-
-
-def plain_line(line: str) -> str:
-    """One line of plain text (a video description): kept literally, but tidied and defused.
-
-    It is not HTML, so nothing is stripped as a tag; templates escape it on output.
-    """
-    printable = _CONTROL.sub("", line)
-    return strip_placeholders(_SPACE.sub(" ", printable).strip())[:1000]
 
 
 def safe_url(url: str | None) -> str | None:
