@@ -1,7 +1,10 @@
 """Poll feeds: fetch and parse in parallel, store one feed at a time.
 
-Fetching is waiting on the network, so a thread pool fetches and parses many
-feeds at once through one shared httpx client. Every database write happens
+Fetching is waiting on the network, so a thread pool fetches many feeds at
+once through one shared httpx client. Parsing is CPU work that threads cannot
+share (feedparser is pure Python), so a large poll hands it to one worker
+process per core; a small poll, or a process that may not start children
+(a daemonic Celery pool worker), parses on the fetching threads. Every database write happens
 on the calling thread, one feed per transaction, so SQLite sees one writer and
 a failure rolls back only that feed. A feed's failure is recorded on its row
 (last error, error count) and pushes its next poll out exponentially; it never
@@ -12,9 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +43,7 @@ JITTER = 0.1  # up to this share of the interval is added, so feeds drift apart
 MAX_BACKOFF = dt.timedelta(hours=24)  # a failing feed is still tried at least daily
 LEASE = dt.timedelta(minutes=5)  # a poll in progress keeps the next tick off the feed
 MAX_NOTES = 50
+PROCESS_THRESHOLD = 40  # feeds in one poll before parsing moves to worker processes
 
 
 @dataclass
@@ -94,8 +101,13 @@ def poll_feeds(
     policy: FetchPolicy | None = None,
     rng: random.Random | None = None,
     on_report: OnReport | None = None,
+    parse_processes: int | None = None,
 ) -> list[PollReport]:
-    """Poll the given feeds now, whatever their schedule; one report per feed."""
+    """Poll the given feeds now, whatever their schedule; one report per feed.
+
+    `parse_processes`: worker processes for parsing; None chooses one per core
+    for polls of PROCESS_THRESHOLD feeds or more, 0 parses on the fetch threads.
+    """
     if not configs:
         return []
     now = now or utcnow()
@@ -104,14 +116,28 @@ def poll_feeds(
     jobs = _claim(db, configs, now)
     reports: list[PollReport] = []
     workers = max(1, min(workers, len(jobs)))
-    with make_client(workers) as client, ThreadPoolExecutor(workers, "feed-poll") as pool:
-        futures = [pool.submit(_fetch_and_parse, client, job, policy) for job in jobs]
-        for future in as_completed(futures):
-            report = _record(db, future.result(), rng)
-            reports.append(report)
-            if on_report:
-                on_report(report)
+    parsers = _parser_pool(len(jobs), parse_processes)
+    try:
+        with make_client(workers) as client, ThreadPoolExecutor(workers, "feed-poll") as pool:
+            futures = [pool.submit(_fetch_and_parse, client, job, policy, parsers) for job in jobs]
+            for future in as_completed(futures):
+                report = _record(db, future.result(), rng)
+                reports.append(report)
+                if on_report:
+                    on_report(report)
+    finally:
+        if parsers is not None:
+            parsers.shutdown(cancel_futures=True)
     return reports
+
+
+def _parser_pool(jobs: int, processes: int | None) -> ProcessPoolExecutor | None:
+    if processes is None:
+        processes = (os.cpu_count() or 1) if jobs >= PROCESS_THRESHOLD else 0
+    if processes < 2 or multiprocessing.current_process().daemon:
+        return None
+    # spawn, not fork: this process already runs threads (and maybe a web server).
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
 
 
 def poll_feed(
@@ -141,7 +167,9 @@ def _claim(db: Database, configs: Sequence[FeedConfig], now: dt.datetime) -> lis
     return jobs
 
 
-def _fetch_and_parse(client: httpx.Client, job: _Job, policy: FetchPolicy) -> _Fetched:
+def _fetch_and_parse(
+    client: httpx.Client, job: _Job, policy: FetchPolicy, parsers: ProcessPoolExecutor | None
+) -> _Fetched:
     """Runs on a pool thread: no database here, and no exception escapes."""
     fetched = _Fetched(job.config)
     try:
@@ -149,7 +177,7 @@ def _fetch_and_parse(client: httpx.Client, job: _Job, policy: FetchPolicy) -> _F
             client, job.config.url, etag=job.etag, last_modified=job.last_modified, policy=policy
         )
         if not fetched.result.not_modified:
-            _parse(fetched, fetched.result.body)
+            _parse(fetched, fetched.result.body, parsers)
     except (FetchError, FeedParseError) as exc:
         fetched.error = str(exc)
     except Exception as exc:  # a bug on one feed's input must not end the poll
@@ -158,9 +186,15 @@ def _fetch_and_parse(client: httpx.Client, job: _Job, policy: FetchPolicy) -> _F
     return fetched
 
 
-def _parse(fetched: _Fetched, data: bytes) -> _Fetched:
-    config = fetched.config
-    fetched.parsed = parse_feed(data, kind=config.resolved_kind, extra_tags=config.tags)
+def _parse(fetched: _Fetched, data: bytes, parsers: ProcessPoolExecutor | None = None) -> _Fetched:
+    kind, tags = fetched.config.resolved_kind, fetched.config.tags
+    if parsers is not None:
+        try:
+            fetched.parsed = parsers.submit(parse_feed, data, kind=kind, extra_tags=tags).result()
+            return fetched
+        except (BrokenProcessPool, OSError):
+            log.warning("parser processes unavailable; parsing in this process")
+    fetched.parsed = parse_feed(data, kind=kind, extra_tags=tags)
     return fetched
 
 

@@ -243,3 +243,12 @@ def test_many_feeds_poll_concurrently_without_losing_any(
     assert sorted(seen) == sorted(f.name for f in feeds)
     assert sum(r.ok for r in reports) == 24
     assert _count(db) == 24
+
+
+def test_a_poll_can_parse_in_worker_processes(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    feeds = [_feed(feed_server, f"p{i}", Route(body=rss(BLOG))) for i in range(3)]
+    reports = poll_feeds(db, site_with_feeds(site, *feeds), feeds, parse_processes=2)
+    assert all(r.ok and r.stored.new == 2 for r in reports)
+    assert _count(db) == 6

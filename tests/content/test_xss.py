@@ -1,4 +1,4 @@
-"""An XSS corpus through the whole path: feed -> stored post -> rendered email, on both databases."""
+"""An XSS corpus all the way: feed -> stored post -> rendered email, on both databases."""
 
 from __future__ import annotations
 

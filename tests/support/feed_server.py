@@ -43,6 +43,7 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real feed hosts do
+    disable_nagle_algorithm = True  # headers and body leave at once, no delayed-ACK stall
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
@@ -127,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections from a parallel poller
     block_on_close = False
     state: _State
 
