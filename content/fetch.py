@@ -8,6 +8,7 @@ answer or a server that drips one byte a second costs almost nothing.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -153,9 +154,11 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-def make_client(max_connections: int = 16) -> httpx.Client:
+def make_client(max_connections: int = 16, verify: ssl.SSLContext | bool = True) -> httpx.Client:
     """One client shared by a poll's threads; redirects are followed by `fetch` itself."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
-    return httpx.Client(follow_redirects=False, limits=limits, headers={"User-Agent": USER_AGENT})
+    return httpx.Client(
+        follow_redirects=False, limits=limits, verify=verify, headers={"User-Agent": USER_AGENT}
+    )

@@ -160,8 +160,12 @@ def _claim(db: Database, configs: Sequence[FeedConfig], now: dt.datetime) -> lis
     """Read each feed's validators and lease it, so an overlapping tick leaves it alone."""
     jobs = []
     with db.session() as session:
+        names = [c.name for c in configs]
+        rows = {f.name: f for f in session.scalars(select(Feed).where(Feed.name.in_(names)))}
         for config in configs:
-            feed = ensure_feed(session, config)
+            feed = rows.get(config.name)
+            if feed is None or (feed.url, feed.kind) != (config.url, config.resolved_kind):
+                feed = ensure_feed(session, config)
             feed.next_poll_at = now + LEASE
             jobs.append(_Job(config, feed.etag, feed.last_modified))
     return jobs

@@ -3,8 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from content.fetch import USER_AGENT, FetchError, FetchPolicy, fetch
+from content.fetch import USER_AGENT, FetchError, FetchPolicy, fetch, make_client
 from tests.support.feed_server import FeedServer, Route
+from tests.support.tls import make_certificates
 
 LOOPBACK = FetchPolicy(allow_private=True)
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -118,3 +119,19 @@ def test_a_redirect_without_location_is_an_error(
     url = feed_server.route("/feed.xml", Route(status=302))
     with pytest.raises(FetchError, match="without a Location"):
         fetch(client, url, policy=LOOPBACK)
+
+
+@pytest.mark.parametrize("certified_name", ["localhost", "feeds.other.example"])
+def test_https_is_pinned_to_the_checked_address_yet_verifies_the_host_name(
+    certified_name: str,
+) -> None:
+    certs = make_certificates(certified_name)
+    with FeedServer(tls=certs.server) as server, make_client(verify=certs.client) as client:
+        server.route("/feed.xml", Route(body=FEED))
+        url = server.url("/feed.xml").replace("127.0.0.1", "localhost")
+        if certified_name == "localhost":
+            assert fetch(client, url, policy=LOOPBACK).body == FEED
+            assert server.requests_for("/feed.xml")[0].headers["host"].startswith("localhost:")
+        else:  # the certificate names another host: refused, although the address matched
+            with pytest.raises(FetchError, match=r"(?i)certificate"):
+                fetch(client, url, policy=LOOPBACK)

@@ -7,6 +7,8 @@ The server records every request so tests can check what the poller sent.
 
 from __future__ import annotations
 
+import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -132,13 +134,21 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     state: _State
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up early (size cap, redirect, bad certificate) is expected here.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class FeedServer:
     """`with FeedServer() as server: server.route('/a.xml', Route(body=...))`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = _State()
+        self._scheme = "https" if tls else "http"
+        if tls:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -148,7 +158,7 @@ class FeedServer:
         return self._server.state
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def route(self, path: str, route: Route) -> str:
         with self.state.lock:
