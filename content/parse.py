@@ -10,6 +10,7 @@ pin a post to the top of every digest.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -24,6 +25,8 @@ from content.sanitize import clean_html, safe_url, to_text
 
 MAX_ENTRIES = 200  # a feed listing more is read up to here; the rest waits for later polls
 FUTURE_SLACK = dt.timedelta(minutes=10)  # clock skew we tolerate before calling a date future
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,32}")  # YouTube's are 11; stay a little lenient
+YOUTUBE_THUMBNAIL = "https://i.ytimg.com/vi/{}/hqdefault.jpg"
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _WIDE_ENTITY = ("<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
 
@@ -104,22 +107,25 @@ def parse_feed(
 
 
 def _clamp_future(post: ParsedPost, now: dt.datetime, index: int, notes: list[str]) -> ParsedPost:
-    changes: dict[str, dt.datetime] = {}
-    for name in ("published_at", "updated_at"):
-        when = getattr(post, name)
-        if when is not None and when > now + FUTURE_SLACK:
-            changes[name] = now
-            notes.append(
-                f"entry {index + 1} ({post.title[:60]}): {name.removesuffix('_at')} date "
-                f"{when.isoformat()} is in the future; clamped to the poll time"
-            )
-    if not changes:
-        return post
-    return ParsedPost(**{**post.__dict__, **changes})
+    def clamped(name: str, when: dt.datetime | None) -> dt.datetime | None:
+        if when is None or when <= now + FUTURE_SLACK:
+            return when
+        notes.append(
+            f"entry {index + 1} ({post.title[:60]}): {name} date {when.isoformat()} "
+            "is in the future; clamped to the poll time"
+        )
+        return now
+
+    return dataclasses.replace(
+        post,
+        published_at=clamped("published", post.published_at),
+        updated_at=clamped("updated", post.updated_at),
+    )
 
 
 def _entry_to_post(entry: Any, *, kind: str, extra_tags: tuple[str, ...]) -> ParsedPost:
-    video_id = to_text(str(entry.get("yt_videoid") or ""))[:32] or None
+    raw_id = str(entry.get("yt_videoid") or "").strip()
+    video_id = raw_id if _VIDEO_ID.fullmatch(raw_id) else None
     link = safe_url(entry.get("link"))
     if video_id and not link:
         link = f"https://www.youtube.com/watch?v={video_id}"
@@ -150,7 +156,7 @@ def _entry_to_post(entry: Any, *, kind: str, extra_tags: tuple[str, ...]) -> Par
         updated_at=_when(dict.get(entry, "updated_parsed")),
         summary_html=summary_html,
         summary_text=summary_text,
-        thumbnail_url=_thumbnail(entry),
+        thumbnail_url=_thumbnail(entry) or (video_id and YOUTUBE_THUMBNAIL.format(video_id)),
         video_id=video_id,
         tags=tags,
         description=description,

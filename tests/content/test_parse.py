@@ -146,3 +146,17 @@ def test_an_edit_changes_the_content_hash_and_a_reparse_does_not() -> None:
     (b,) = parse_feed(before, kind="articles", now=NOW).posts
     (c,) = parse_feed(after, kind="articles", now=NOW).posts
     assert a.content_hash == b.content_hash != c.content_hash
+
+
+def test_a_video_without_a_thumbnail_gets_youtubes_and_a_bad_video_id_is_ignored() -> None:
+    data = youtube([Video("Vid0000002b", "No thumb", "Text.")]).replace(
+        b'<media:thumbnail url="https://i.ytimg.example/vi/Vid0000002b/hqdefault.jpg" '
+        b'width="480" height="360"/>',
+        b"",
+    )
+    (post,) = parse_feed(data, kind="youtube", now=NOW).posts
+    assert post.thumbnail_url == "https://i.ytimg.com/vi/Vid0000002b/hqdefault.jpg"
+    hostile = youtube([Video('x"><script>', "Bad id", "Text.")])
+    (bad,) = parse_feed(hostile, kind="youtube", now=NOW).posts
+    assert bad.video_id is None
+    assert bad.link.startswith("https://www.youtube.com/watch?v=")  # the feed's own link
