@@ -140,12 +140,6 @@ def _parser_pool(jobs: int, processes: int | None) -> ProcessPoolExecutor | None
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
 
 
-def poll_feed(
-    db: Database, site: SiteConfig, config: FeedConfig, *, policy: FetchPolicy | None = None
-) -> PollReport:
-    return poll_feeds(db, site, [config], workers=1, policy=policy)[0]
-
-
 def ingest_bytes(db: Database, config: FeedConfig, data: bytes) -> PollReport:
     """Parse and store a feed given as bytes (the demo's bundled files)."""
     fetched = _parse(_Fetched(config), data)

@@ -165,6 +165,16 @@ class FeedServer:
             self.state.routes[path] = route
         return self.url(path)
 
+    def streamed_bytes(self, path: str, timeout: float = 10.0) -> int:
+        """How much of a streamed body was written before the client hung up (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.state.lock:
+                if path in self.state.streamed:
+                    return self.state.streamed[path]
+            time.sleep(0.02)
+        raise AssertionError(f"the server is still streaming {path} after {timeout}s")
+
     def requests_for(self, path: str) -> list[Seen]:
         with self.state.lock:
             return [r for r in self.state.requests if r.path == path]
