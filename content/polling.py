@@ -152,6 +152,13 @@ def ingest_file(db: Database, config: FeedConfig, path: Path) -> PollReport:
 
 def _claim(db: Database, configs: Sequence[FeedConfig], now: dt.datetime) -> list[_Job]:
     """Read each feed's validators and lease it, so an overlapping tick leaves it alone."""
+    try:
+        return _claim_once(db, configs, now)
+    except IntegrityError:  # another poller created a feed row first; now it exists
+        return _claim_once(db, configs, now)
+
+
+def _claim_once(db: Database, configs: Sequence[FeedConfig], now: dt.datetime) -> list[_Job]:
     jobs = []
     with db.session() as session:
         names = [c.name for c in configs]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from config.site import FeedConfig
@@ -86,3 +88,22 @@ def test_the_raw_description_is_kept_so_the_rule_can_be_rerun(db: Database) -> N
         post = session.scalars(select(Post).where(Post.video_id == "Kettle00001")).one()
         assert post.description == "\n".join(["One.", *PROMO])
         assert "fernbrook" not in post.summary_html.lower()
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["alpha", "Beta", "beta ", "gamma", "delta", "x"]), max_size=5),
+        max_size=6,
+    )
+)
+def test_only_lines_found_in_two_or_more_descriptions_are_ever_removed(
+    descriptions: list[list[str]],
+) -> None:
+    boilerplate = recurring_lines(descriptions)
+    for lines in descriptions:
+        kept = without_boilerplate(lines, boilerplate)
+        for line in set(lines) - set(kept):
+            assert sum(normalise(line) in {normalise(x) for x in d} for d in descriptions) >= 2
+        for line in kept:
+            assert sum(normalise(line) in {normalise(x) for x in d} for d in descriptions) < 2

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -253,3 +254,17 @@ def test_a_poll_can_parse_in_worker_processes(
     reports = poll_feeds(db, site_with_feeds(site, *feeds), feeds, parse_processes=2)
     assert all(r.ok and r.stored.new == 2 for r in reports)
     assert _count(db) == 6
+
+
+def test_two_pollers_at_once_on_the_same_feed_store_each_post_once(
+    database_url: str, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)))
+    site = site_with_feeds(site, feed)
+    pollers = [Database.from_url(database_url) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda db: poll_feeds(db, site, [feed]), pollers))
+    assert all(report.ok for reports in results for report in reports)
+    assert _count(pollers[0]) == 2
+    for db in pollers:
+        db.engine.dispose()
