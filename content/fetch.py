@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import time
+import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -64,7 +65,8 @@ def fetch(
 ) -> FetchResult:
     policy = policy or FetchPolicy()
     deadline = time.monotonic() + policy.timeout
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+    # Only encodings we decode ourselves, with a bound (see _read_capped).
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -85,6 +87,8 @@ def fetch(
         raise FetchError(f"timed out after {policy.timeout:g} s fetching {url}") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"could not fetch {url}: {exc}") from None
+    except zlib.error as exc:
+        raise FetchError(f"could not decompress the response from {url}: {exc}") from None
 
 
 def _fetch_once(
@@ -133,14 +137,31 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float,
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchError(too_big)  # refused before a byte of the body is read
+    decoder = _decoder(response.headers.get("Content-Encoding", ""), url)
     body = bytearray()
-    # iter_bytes decompresses, so the cap also bounds a gzip bomb's expanded size.
-    for chunk in response.iter_bytes():
-        body += chunk
+    for chunk in response.iter_raw():
+        # Never expand more than the room left (+1 to notice the overflow), so a
+        # small gzip bomb cannot balloon in memory before the cap sees it.
+        body += decoder.decompress(chunk, policy.max_bytes - len(body) + 1) if decoder else chunk
         if len(body) > policy.max_bytes:
             raise FetchError(too_big)
         _remaining(deadline, policy, url)
+    if decoder:
+        body += decoder.flush()
+        if len(body) > policy.max_bytes:
+            raise FetchError(too_big)
     return bytes(body)
+
+
+def _decoder(content_encoding: str, url: str) -> zlib._Decompress | None:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise FetchError(f"unsupported Content-Encoding {encoding!r} from {url}")
 
 
 def _remaining(deadline: float, policy: FetchPolicy, url: str) -> float:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gzip
+
 import httpx
 import pytest
 
@@ -133,3 +135,37 @@ def test_https_is_pinned_to_the_checked_address_yet_verifies_the_host_name(
         else:  # the certificate names another host: refused, although the address matched
             with pytest.raises(FetchError, match=r"(?i)certificate"):
                 fetch(client, url, policy=LOOPBACK)
+
+
+def test_a_gzip_bomb_is_cut_off_at_the_cap_on_its_expanded_size(
+    feed_server: FeedServer, client: httpx.Client
+) -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))  # 64 MB of zeros in about 64 KB
+    assert len(bomb) < 1024 * 1024
+    url = feed_server.route("/bomb.xml", Route(body=bomb, content_encoding="gzip"))
+    with pytest.raises(FetchError, match="larger than 5 MB"):
+        fetch(client, url, policy=LOOPBACK)
+
+
+def test_a_gzipped_feed_within_the_cap_is_read(
+    feed_server: FeedServer, client: httpx.Client
+) -> None:
+    url = feed_server.route("/feed.xml", Route(body=gzip.compress(FEED), content_encoding="gzip"))
+    assert fetch(client, url, policy=LOOPBACK).body == FEED
+
+
+def test_a_corrupt_compressed_body_is_a_fetch_error(
+    feed_server: FeedServer, client: httpx.Client
+) -> None:
+    url = feed_server.route("/feed.xml", Route(body=b"not gzip at all", content_encoding="gzip"))
+    with pytest.raises(FetchError, match="could not decompress"):
+        fetch(client, url, policy=LOOPBACK)
+
+
+def test_an_unknown_content_encoding_is_a_fetch_error(
+    feed_server: FeedServer, client: httpx.Client
+) -> None:
+    url = feed_server.route("/feed.xml", Route(body=FEED, content_encoding="compress"))
+    with pytest.raises(FetchError, match="unsupported Content-Encoding"):
+        fetch(client, url, policy=LOOPBACK)
+    assert feed_server.requests_for("/feed.xml")[0].headers["accept-encoding"] == "gzip, deflate"

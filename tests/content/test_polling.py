@@ -268,3 +268,17 @@ def test_two_pollers_at_once_on_the_same_feed_store_each_post_once(
     assert _count(pollers[0]) == 2
     for db in pollers:
         db.engine.dispose()
+
+
+def test_a_loopback_feed_is_refused_when_the_site_does_not_allow_private_hosts(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    feed = _feed(feed_server, "local", Route(body=rss(BLOG)))
+    strict = site_with_feeds(site, feed)
+    strict = strict.model_copy(
+        update={"newsletter": strict.newsletter.model_copy(update={"allow_private_hosts": False})}
+    )
+    (report,) = poll_feeds(db, strict, [feed])
+    assert not report.ok and "private or reserved" in (report.error or "")
+    assert feed_server.requests_for("/local.xml") == []
+    assert _count(db) == 0

@@ -27,6 +27,7 @@ class Route:
     location: str | None = None  # a redirect target (status should be 3xx)
     stream_bytes: int = 0  # send this many filler bytes in chunks instead of `body`
     declare_length: bool = True  # with stream_bytes: send Content-Length up front
+    content_encoding: str | None = None  # e.g. "gzip" when `body` is already compressed
 
 
 @dataclass
@@ -72,6 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(path, route)
             return
         extra = {"Location": route.location} if route.location else {}
+        if route.content_encoding:
+            extra["Content-Encoding"] = route.content_encoding
         self._answer(route.status, route.body, route.content_type, route, extra)
 
     def _not_modified(self, route: Route) -> bool:
