@@ -74,12 +74,13 @@ def fetch(
     try:
         for _hop in range(policy.max_redirects + 1):
             result = _fetch_once(client, url, headers, policy, deadline)
-            if isinstance(result, FetchResult):
-                if result.not_modified:  # the server may omit validators on a 304
-                    return FetchResult(304, b"", result.etag or etag,
-                                       result.last_modified or last_modified, url)  # fmt: skip
-                return result
-            url = result
+            if isinstance(result, str):
+                url = result
+                continue
+            if result.not_modified:  # a server may omit the validators on a 304: keep ours
+                etag, last_modified = result.etag or etag, result.last_modified or last_modified
+                return FetchResult(304, b"", etag, last_modified, url)
+            return result
         raise FetchError(f"more than {policy.max_redirects} redirects")
     except UnsafeURLError as exc:
         raise FetchError(f"refused {url}: {exc}") from None
@@ -115,12 +116,9 @@ def _fetch_once(
             if not location:
                 raise FetchError(f"HTTP {response.status_code} without a Location from {url}")
             return urljoin(url, location)
-        if response.status_code == 304:
-            return FetchResult(304, b"", response.headers.get("ETag"),
-                               response.headers.get("Last-Modified"), url)  # fmt: skip
         if response.status_code >= 400:
             raise FetchError(f"HTTP {response.status_code} from {url}")
-        body = _read_capped(response, policy, deadline, url)
+        body = b"" if response.status_code == 304 else _read_capped(response, policy, deadline, url)
         return FetchResult(
             response.status_code,
             body,

@@ -3,9 +3,9 @@
 Fetching is waiting on the network, so a thread pool fetches many feeds at
 once through one shared httpx client. Parsing is CPU work that threads cannot
 share (feedparser is pure Python), so a large poll hands it to one worker
-process per core; a small poll, or a process that may not start children
-(a daemonic Celery pool worker), parses on the fetching threads. Every database write happens
-on the calling thread, one feed per transaction, so SQLite sees one writer and
+process per core; a small poll, or a daemonic process (which may not start
+children), parses on the fetching threads. Every database write happens on
+the calling thread, one feed per transaction, so SQLite sees one writer and
 a failure rolls back only that feed. A feed's failure is recorded on its row
 (last error, error count) and pushes its next poll out exponentially; it never
 reaches the other feeds.
