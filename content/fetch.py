@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from content.guard import UnsafeURLError, check_url
+from content.guard import HostLookupError, UnsafeURLError, check_url
 
 USER_AGENT = "Broadsheet/0.1 (+self-hosted newsletter; feed poller)"
 MAX_BYTES = 5 * 1024 * 1024
@@ -82,6 +82,8 @@ def fetch(
                 return FetchResult(304, b"", etag, last_modified, url)
             return result
         raise FetchError(f"more than {policy.max_redirects} redirects")
+    except HostLookupError as exc:
+        raise FetchError(f"could not fetch {url}: {exc}") from None
     except UnsafeURLError as exc:
         raise FetchError(f"refused {url}: {exc}") from None
     except httpx.TimeoutException:

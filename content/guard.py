@@ -24,6 +24,10 @@ class UnsafeURLError(ValueError):
     """The URL may not be fetched; the message says why."""
 
 
+class HostLookupError(UnsafeURLError):
+    """The host name does not resolve, so nothing about it can be judged."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL and the address to connect to for it."""
@@ -109,10 +113,10 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURLError(f"cannot resolve {host}: {exc}") from None
+        raise HostLookupError(f"cannot resolve {host}: {exc}") from None
     # Every answer is judged: a name with one public and one private address is refused.
     found = (ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
     addresses = list(dict.fromkeys(found))
     if not addresses:
-        raise UnsafeURLError(f"cannot resolve {host}")
+        raise HostLookupError(f"cannot resolve {host}")
     return addresses

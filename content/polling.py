@@ -232,9 +232,8 @@ def _apply_outcome(session: Session, fetched: _Fetched, rng: random.Random) -> P
         feed.last_error = fetched.error[:2000]
         feed.error_count = (feed.error_count or 0) + 1
         feed.next_poll_at = now + backoff(config.interval_minutes, feed.error_count, rng)
-        log.warning(
-            "feed %s failed (%d in a row): %s", config.name, feed.error_count, fetched.error
-        )
+        # Info, not warning: the feed row keeps the error for `feeds list` and the admin.
+        log.info("feed %s failed (%d in a row): %s", config.name, feed.error_count, fetched.error)
         return PollReport(feed=config.name, ok=False, error=fetched.error)
     report = PollReport(feed=config.name, ok=True)
     if fetched.result is not None:

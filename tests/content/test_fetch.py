@@ -169,3 +169,10 @@ def test_an_unknown_content_encoding_is_a_fetch_error(
     with pytest.raises(FetchError, match="unsupported Content-Encoding"):
         fetch(client, url, policy=LOOPBACK)
     assert feed_server.requests_for("/feed.xml")[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_a_host_that_does_not_resolve_is_a_fetch_error_not_a_refusal(
+    client: httpx.Client,
+) -> None:
+    with pytest.raises(FetchError, match=r"could not fetch .*cannot resolve"):
+        fetch(client, "http://no-such-host.invalid/feed.xml", policy=LOOPBACK)
