@@ -32,6 +32,9 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# No whitespace, quotes, angle brackets, backslashes or control characters anywhere.
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>\\\x00-\x1f\x7f]+$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|li|h[1-6]|blockquote|pre|tr)\s*>", re.IGNORECASE)
 
 
@@ -44,17 +47,33 @@ def clean_html(fragment: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_absolute_links_only,
     )
     return strip_placeholders(cleaned)
+
+
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    # A relative link means nothing in an email; only absolute http(s) and mailto stay.
+    if tag == "a" and attribute == "href":
+        return value if safe_url(value) or value.lower().startswith("mailto:") else None
+    return value
 
 
 def to_text(fragment: str) -> str:
     """Plain text from HTML or text: tags dropped, entities decoded, spaces tidied."""
     # Block ends become line breaks first so paragraphs survive as paragraphs.
     with_breaks = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", fragment)
-    without_tags = nh3.clean(with_breaks, tags=set(), attributes={})
-    text = html.unescape(without_tags)
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    text = html.unescape(nh3.clean(with_breaks, tags=set(), attributes={}))
+    # Markup escaped twice (&amp;lt;script&amp;gt;) is markup again once decoded:
+    # strip until nothing tag-like is left, so a text field never holds a tag.
+    for _ in range(3):
+        if "<" not in text:
+            break
+        again = html.unescape(nh3.clean(text, tags=set(), attributes={}))
+        if again == text:
+            break
+        text = again
+    lines = (_SPACE.sub(" ", _CONTROL.sub("", line)).strip() for line in text.splitlines())
     return strip_placeholders(_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip())
 
 
@@ -63,6 +82,4 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if not re.match(r"^https?://[^\s\"'<>]+$", url, flags=re.IGNORECASE):
-        return None
-    return url
+    return url if _SAFE_URL.match(url) else None

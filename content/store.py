@@ -1,16 +1,23 @@
-"""Store parsed posts once per (feed, guid); an edit updates but never counts as new."""
+"""Store parsed posts once per (feed, guid); an edit updates but never counts as new.
+
+A post's `first_seen_at` and `available_at` are set once, when it is first
+stored, and never move: campaigns find new posts by them, so an edited post
+(new content hash) is updated in place without ever becoming "new" again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from config.site import FeedConfig
-from content.parse import ParsedPost
+from content.boilerplate import WINDOW, recurring_lines, without_boilerplate
+from content.parse import ParsedPost, video_summary
 from db.models import Feed, Post, PostKind, utcnow
 
 
@@ -50,38 +57,95 @@ def store_posts(
             select(Post).where(Post.feed_id == feed.id, Post.guid.in_(list(incoming)))
         )
     }
+    window = _recent_videos(session, feed, exclude=set(incoming))
+    boilerplate = recurring_lines(
+        [*(_lines(p) for p in window), *(p.description for p in incoming.values())]
+    )
     result = StoreResult()
+    new_rows = []
     for guid, parsed in incoming.items():
         stored = existing.get(guid)
         if stored is None:
-            session.add(_new_post(feed, parsed, now, hold_minutes))
+            new_rows.append(_new_row(feed, parsed, now, hold_minutes, boilerplate))
             result.new += 1
-        elif stored.content_hash != parsed.content_hash:
+            continue
+        if stored.content_hash != parsed.content_hash:
             _apply(stored, parsed)
             result.updated += 1
         else:
             result.unchanged += 1
+        if parsed.kind == "video":
+            _clean_summary(stored, boilerplate)
+    # A line that starts recurring today also leaves the summaries stored before.
+    for stored in window:
+        _clean_summary(stored, boilerplate)
     session.flush()
+    if new_rows:  # one executemany: a first poll brings a whole feed at once
+        session.execute(insert(Post), new_rows)
     return result
 
 
-def _new_post(feed: Feed, parsed: ParsedPost, now: dt.datetime, hold_minutes: int) -> Post:
-    post = Post(feed_id=feed.id, guid=parsed.guid, first_seen_at=now)
-    post.available_at = now + dt.timedelta(minutes=hold_minutes)
-    _apply(post, parsed)
-    return post
+def _recent_videos(session: Session, feed: Feed, exclude: set[str]) -> list[Post]:
+    """The feed's most recent videos that this poll does not list itself."""
+    query = (
+        select(Post)
+        .where(Post.feed_id == feed.id, Post.description.is_not(None))
+        .order_by(Post.first_seen_at.desc(), Post.id.desc())
+        .limit(WINDOW)
+    )
+    return [p for p in session.scalars(query) if p.guid not in exclude]
+
+
+def _lines(post: Post) -> list[str]:
+    return (post.description or "").splitlines()
+
+
+def _clean_summary(post: Post, boilerplate: Counter[str]) -> None:
+    """A video's summary is its description without the feed's recurring lines."""
+    summary_html, summary_text = video_summary(without_boilerplate(_lines(post), boilerplate))
+    if (post.summary_html, post.summary_text) != (summary_html, summary_text):
+        post.summary_html, post.summary_text = summary_html, summary_text
+
+
+def _new_row(
+    feed: Feed, parsed: ParsedPost, now: dt.datetime, hold_minutes: int, boilerplate: Counter[str]
+) -> dict[str, object]:
+    row = _fields(parsed)
+    if parsed.kind == "video":
+        row["summary_html"], row["summary_text"] = video_summary(
+            without_boilerplate(parsed.description, boilerplate)
+        )
+    return {
+        **row,
+        "feed_id": feed.id,
+        "guid": parsed.guid,
+        "first_seen_at": now,
+        "available_at": now + dt.timedelta(minutes=hold_minutes),
+        # A feed without dates still orders sensibly: the post is dated when first seen.
+        "published_at": parsed.published_at or now,
+    }
 
 
 def _apply(post: Post, parsed: ParsedPost) -> None:
-    post.kind = PostKind(parsed.kind)
-    post.title = parsed.title
-    post.link = parsed.link
-    post.author = parsed.author
-    post.published_at = parsed.published_at
-    post.updated_at = parsed.updated_at
-    post.summary_html = parsed.summary_html
-    post.summary_text = parsed.summary_text
-    post.thumbnail_url = parsed.thumbnail_url
-    post.video_id = parsed.video_id
-    post.tags = list(parsed.tags)
-    post.content_hash = parsed.content_hash
+    for name, value in _fields(parsed).items():
+        setattr(post, name, value)
+    post.published_at = parsed.published_at or post.published_at
+
+
+def _fields(parsed: ParsedPost) -> dict[str, object]:
+    """A post's columns as the feed gives them; identity and first-seen times stay out."""
+    return {
+        "kind": PostKind(parsed.kind),
+        "title": parsed.title,
+        "link": parsed.link,
+        "author": parsed.author,
+        "published_at": parsed.published_at,
+        "updated_at": parsed.updated_at,
+        "summary_html": parsed.summary_html,
+        "summary_text": parsed.summary_text,
+        "thumbnail_url": parsed.thumbnail_url,
+        "video_id": parsed.video_id,
+        "tags": list(parsed.tags),
+        "content_hash": parsed.content_hash,
+        "description": "\n".join(parsed.description) if parsed.kind == "video" else None,
+    }

@@ -120,6 +120,8 @@ class Feed(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     next_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the last successful poll skipped or adjusted, one line each (capped).
+    poll_notes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Post(Base):
@@ -141,6 +143,9 @@ class Post(Base):
     video_id: Mapped[str | None] = mapped_column(String(32))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # A video's description lines as the feed gave them (plain text); the
+    # summary is this minus the feed's recurring boilerplate.
+    description: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # first_seen_at + the feed's hold window: a post is not mailed before this.
     available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
