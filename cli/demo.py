@@ -54,7 +54,10 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
     rt = Runtime(settings)
     upgrade(rt.db.engine)
     for feed in rt.site.feeds:
-        ingest_file(rt.db, feed, SAMPLES / f"{feed.name}.xml")
+        # The samples are "already published": skip the hold window so they go out now.
+        ingest_file(
+            rt.db, feed.model_copy(update={"hold_minutes": 0}), SAMPLES / f"{feed.name}.xml"
+        )
     consent = ConsentInfo(source="demo", text_version=rt.site.newsletter.consent_text_version)
     with rt.db.session() as session:
         for email, name, country, lists in DEMO_PEOPLE:

@@ -23,7 +23,9 @@ def test_demo_sends_one_email_per_demo_subscriber(tmp_path: Path) -> None:
         for part in (" ".join(text.split()), " ".join(html.split())):
             assert "Lanternleaf pairs you with a licensed counsellor" in part
             assert "not medical or psychological advice" in part
-        assert "SPONSORED" in text and "Sponsored" in html
+        assert "SPONSORED" in text.upper() and "Sponsored" in html
+        assert "The 5-4-3-2-1 Drill, Slowed Down" in text  # videos as well as articles
+        assert "A One-Page Plan for the Week Before the Holidays" in text
         assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/unsubscribe/")
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "<script" not in html
