@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from cli.campaign import campaign_app
 from cli.common import console, one_line_errors, runtime
+from cli.report import report_app
 from config.settings import PROJECT_ROOT
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(report_app, name="report")
 
 
 @app.command()
