@@ -90,15 +90,14 @@ def campaign_report(session: Session, campaign_id: int) -> CampaignReport:
             of_campaign
         )
     ).one()
-    settled = dict(
-        session.execute(
+    settled: dict[str | None, int] = {
+        how: n
+        for how, n in session.execute(
             select(Delivery.reconciliation, func.count())
             .where(of_campaign, Delivery.reconciliation.is_not(None))
             .group_by(Delivery.reconciliation)
         )
-        .tuples()
-        .all()
-    )
+    }
     people = _people_by_event(session, campaign_id)
     return CampaignReport(
         campaign_id=campaign.id,
