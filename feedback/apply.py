@@ -200,7 +200,13 @@ def _confirm(session: Session, proof: dict[int, dt.datetime]) -> int:
             update(DELIVERIES)
             .where(DELIVERIES.c.id == bindparam("did"))
             .values(status=DeliveryStatus.sent, reconciliation="confirmed", sent_at=bindparam("at"))
-            .where(DELIVERIES.c.status.in_([DeliveryStatus.uncertain, DeliveryStatus.queued])),
+            # Re-checked in the UPDATE: a worker may have claimed the row meanwhile.
+            .where(
+                or_(
+                    DELIVERIES.c.status == DeliveryStatus.uncertain,
+                    DELIVERIES.c.status == DeliveryStatus.queued,
+                )
+            ),
             [{"did": d, "at": proof[d]} for d in waiting],
         )
     return len(waiting)
