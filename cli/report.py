@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.common import console, one_line_errors, print_json, runtime
+from cli.common import console, err_console, one_line_errors, print_json, runtime
 from feedback.plot import write_timeline_png
 from feedback.reports import (
     CampaignReport,
@@ -42,7 +42,8 @@ def campaign(
     else:
         _print_campaign(report)
     if plot:
-        console.print(f"plot written to {plot}")
+        # stderr under --json, so that stdout stays one JSON document for scripts.
+        (err_console if as_json else console).print(f"plot written to {plot}")
 
 
 def _print_campaign(report: CampaignReport) -> None:
