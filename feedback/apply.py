@@ -29,7 +29,15 @@ from sqlalchemy import Row, Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from db.models import Delivery, DeliveryStatus, Event, Subscriber, SubscriberStatus, utcnow
+from db.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    utcnow,
+)
 from subscribers.service import suppress
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,7 @@ SUPPRESSING = {
 RARE_TYPES = frozenset({"bounce", "dropped", "deferred", "group_resubscribe", *SUPPRESSING})
 # Core tables for executemany UPDATEs with per-row values (the ORM would want primary keys).
 DELIVERIES = cast(Table, Delivery.__table__)
+EVENTS = cast(Table, Event.__table__)
 # Rows of the named columns selected below (attribute access by column name).
 EventRow = Row[Any]
 
@@ -93,29 +102,29 @@ def drop_suppression(reason: str | None) -> str | None:
 
 def claim(session: Session, event_ids: Sequence[int] | None, limit: int = 1000) -> list[EventRow]:
     """Mark pending events processed and return them; ids None means the oldest pending."""
-    pending = select(Event.id).where(Event.processed_at.is_(None))
+    ev = EVENTS.c
+    pending = select(ev.id).where(ev.processed_at.is_(None))
     if event_ids is not None:
-        pending = pending.where(Event.id.in_(list(event_ids)))
+        pending = pending.where(ev.id.in_(list(event_ids)))
     # SKIP LOCKED (PostgreSQL): two workers claiming the same events split them instead
     # of waiting on each other; SQLite's single writer serialises the UPDATE anyway.
-    pending = pending.order_by(Event.id).limit(limit).with_for_update(skip_locked=True)
+    pending = pending.order_by(ev.id).limit(limit).with_for_update(skip_locked=True)
     statement = (
-        update(Event)
-        .where(Event.id.in_(pending.scalar_subquery()))
+        update(EVENTS)
+        .where(ev.id.in_(pending.scalar_subquery()))
         .values(processed_at=utcnow())
-        .execution_options(synchronize_session=False)
         .returning(
-            Event.id,
-            Event.provider_event_id,
-            Event.type,
-            Event.email_hash,
-            Event.delivery_id,
-            Event.reason,
-            Event.payload,
-            Event.occurred_at,
+            ev.id,
+            ev.provider_event_id,
+            ev.type,
+            ev.email_hash,
+            ev.delivery_id,
+            ev.reason,
+            ev.occurred_at,
         )
     )
-    rows = session.execute(statement).all()
+    # Core on the session's connection: these rows are read once, ORM loading is overhead.
+    rows = session.connection().execute(statement).all()
     return sorted(rows, key=lambda r: (r.occurred_at, r.id))
 
 
@@ -128,12 +137,9 @@ def apply_events(
     if not events:
         return result
     deliveries = _deliveries(session, {e.delivery_id for e in events if e.delivery_id})
-    known_people = set(
-        session.scalars(
-            select(Subscriber.email_hash).where(
-                Subscriber.email_hash.in_({e.email_hash for e in events})
-            )
-        )
+    known_people = _known_people(
+        session,
+        {e.email_hash for e in events if not _matches(deliveries.get(e.delivery_id), e)},
     )
     proof: dict[int, dt.datetime] = {}
     delivered: dict[int, dt.datetime] = {}
@@ -163,18 +169,60 @@ def apply_events(
     result.confirmed = _confirm(session, proof)
     _count_engagement(session, delivered, opened, clicked)
     _reset_soft_bounces(session, {deliveries[d].email_hash for d in delivered})
-    for event, delivery in rare:
-        _apply_rare(session, rules, event, delivery, result)
+    if rare:
+        context = _RareContext.load(session, [event for event, _ in rare])
+        for event, delivery in rare:
+            _apply_rare(session, rules, context, event, delivery, result)
     return result
+
+
+@dataclass
+class _RareContext:
+    """Loaded once per batch, so each rare event costs its writes and not its reads too."""
+
+    people: dict[str, list[Subscriber]]
+    bounce_payloads: dict[int, dict[str, Any]]
+
+    @classmethod
+    def load(cls, session: Session, events: list[EventRow]) -> _RareContext:
+        hashes = {e.email_hash for e in events}
+        people: dict[str, list[Subscriber]] = {}
+        for person in session.scalars(select(Subscriber).where(Subscriber.email_hash.in_(hashes))):
+            people.setdefault(person.email_hash, []).append(person)
+        # Into the identity map: suppress() then finds an existing suppression without a query.
+        session.scalars(select(Suppression).where(Suppression.email_hash.in_(hashes))).all()
+        bounces = [e.id for e in events if e.type == "bounce"]
+        payloads = (
+            session.execute(select(Event.id, Event.payload).where(Event.id.in_(bounces))).all()
+            if bounces
+            else []
+        )
+        return cls(people, {event_id: payload or {} for event_id, payload in payloads})
 
 
 def _deliveries(session: Session, ids: set[int]) -> dict[int, EventRow]:
     if not ids:
         return {}
-    rows = session.execute(
-        select(Delivery.id, Delivery.email_hash, Delivery.delivered_at).where(Delivery.id.in_(ids))
-    ).all()
+    d = DELIVERIES.c
+    rows = (
+        session.connection()
+        .execute(select(d.id, d.email_hash, d.delivered_at).where(d.id.in_(ids)))
+        .all()
+    )
     return {row.id: cast(EventRow, row) for row in rows}
+
+
+def _matches(delivery: EventRow | None, event: EventRow) -> bool:
+    return delivery is not None and delivery.email_hash == event.email_hash
+
+
+def _known_people(session: Session, hashes: set[str]) -> set[str]:
+    """Addresses with a subscriber row, asked only for events that name no delivery of ours."""
+    if not hashes:
+        return set()
+    return set(
+        session.scalars(select(Subscriber.email_hash).where(Subscriber.email_hash.in_(hashes)))
+    )
 
 
 def _confirm(session: Session, proof: dict[int, dt.datetime]) -> int:
@@ -246,31 +294,32 @@ def _reset_soft_bounces(session: Session, hashes: set[str]) -> None:
 def _apply_rare(
     session: Session,
     rules: Rules,
+    context: _RareContext,
     event: EventRow,
     delivery: EventRow | None,
     result: Applied,
 ) -> None:
     kind = event.type
     if kind in SUPPRESSING:
-        _suppress(session, event.email_hash, SUPPRESSING[kind], result)
+        _suppress(session, context, event.email_hash, SUPPRESSING[kind], result)
     elif kind == "bounce":
-        payload = event.payload or {}
+        payload = context.bounce_payloads.get(event.id, {})
         if is_hard_bounce(payload.get("type"), payload.get("bounce_classification")):
-            _suppress(session, event.email_hash, "bounced", result)
+            _suppress(session, context, event.email_hash, "bounced", result)
         else:
-            _soft_bounce(session, rules, event.email_hash, result)
+            _soft_bounce(session, rules, context, event.email_hash, result)
     elif kind == "dropped":
         why = drop_suppression(event.reason)
         if why is None:
             result.ignore(event, "dropped for a reason that does not concern the address")
         else:
-            _suppress(session, event.email_hash, why, result)
+            _suppress(session, context, event.email_hash, why, result)
     elif kind == "deferred":
         if delivery is not None and (
             delivery.delivered_at is not None or _deferred_before(session, event)
         ):
             return  # SendGrid keeps retrying: one deferred message is one soft failure
-        _soft_bounce(session, rules, event.email_hash, result)
+        _soft_bounce(session, rules, context, event.email_hash, result)
     else:  # group_resubscribe
         result.ignore(event, "resubscribing happens only through our own double opt-in")
 
@@ -282,7 +331,9 @@ def _deferred_before(session: Session, event: EventRow) -> bool:
     return bool(session.scalar(select(earlier)))
 
 
-def _soft_bounce(session: Session, rules: Rules, ehash: str, result: Applied) -> None:
+def _soft_bounce(
+    session: Session, rules: Rules, context: _RareContext, ehash: str, result: Applied
+) -> None:
     counts = session.scalars(
         update(Subscriber)
         .where(Subscriber.email_hash == ehash)
@@ -290,11 +341,13 @@ def _soft_bounce(session: Session, rules: Rules, ehash: str, result: Applied) ->
         .returning(Subscriber.soft_bounces)
     ).all()
     if counts and max(counts) >= rules.soft_bounce_limit:
-        _suppress(session, ehash, "bounced", result)
+        _suppress(session, context, ehash, "bounced", result)
 
 
-def _suppress(session: Session, ehash: str, reason: str, result: Applied) -> None:
-    people = list(session.scalars(select(Subscriber).where(Subscriber.email_hash == ehash)))
+def _suppress(
+    session: Session, context: _RareContext, ehash: str, reason: str, result: Applied
+) -> None:
+    people = context.people.get(ehash, [])
     was_mailable = {
         p.id for p in people if p.status in (SubscriberStatus.pending, SubscriberStatus.confirmed)
     }
