@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from subscribers.addresses import email_hash
 
 SECTION = "events"
 BATCH = 1000
+CONCURRENCY = 2
 TARGET = 5000.0  # events/s, stored and applied
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,10 +64,11 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
     campaign_id, deliveries = _seed(database, people)
     events = _events(campaign_id, deliveries, total)
     key = ec.generate_private_key(ec.SECP256R1())
+    batches = [events[start : start + BATCH] for start in range(0, total, BATCH)]
     with _server(url, public_key_text(key), tmp) as base, httpx.Client(base_url=base) as client:
-        started = time.perf_counter()
-        for start in range(0, total, BATCH):
-            body = json.dumps(events[start : start + BATCH]).encode()
+
+        def post(batch: list[dict[str, Any]]) -> None:
+            body = json.dumps(batch).encode()
             stamp = str(int(time.time()))
             response = client.post(
                 "/webhooks/sendgrid",
@@ -78,6 +81,12 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
                 timeout=120,
             )
             response.raise_for_status()
+
+        started = time.perf_counter()
+        # SendGrid posts batches concurrently; two in flight keep the server busy while
+        # the client encodes the next one.
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(post, batches))
         elapsed = time.perf_counter() - started
     with database.session() as session:
         stored = session.scalar(select(func.count()).select_from(Event))
@@ -91,7 +100,8 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
         total / elapsed,
         "events/s",
         target=TARGET,
-        note=f"{total} events in batches of {BATCH}, signed, uvicorn on loopback, embedded mode",
+        note=f"{total} events, batches of {BATCH}, {CONCURRENCY} in flight, signed, "
+        "uvicorn on loopback, embedded mode (applied before the answer)",
     )
 
 

@@ -19,13 +19,12 @@ Rules (see docs/ARCHITECTURE.md, "Feedback"):
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Row, ScalarSelect, Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -57,7 +56,7 @@ SUPPRESSING = {
     "group_unsubscribe": "unsubscribed",
 }
 RARE_TYPES = frozenset({"bounce", "dropped", "deferred", "group_resubscribe", *SUPPRESSING})
-# Core tables for executemany UPDATEs with per-row values (the ORM would want primary keys).
+# Core tables: the hot statements skip the ORM, whose bookkeeping costs more than the SQL.
 DELIVERIES = cast(Table, Delivery.__table__)
 EVENTS = cast(Table, Event.__table__)
 # Rows of the named columns selected below (attribute access by column name).
@@ -141,8 +140,8 @@ def apply_events(
         session,
         {e.email_hash for e in events if not _matches(deliveries.get(e.delivery_id), e)},
     )
-    proof: dict[int, dt.datetime] = {}
-    delivered: dict[int, dt.datetime] = {}
+    proof: set[int] = set()
+    delivered: set[int] = set()
     opened: set[int] = set()
     clicked: set[int] = set()
     rare = []
@@ -155,13 +154,13 @@ def apply_events(
             result.ignore(event, "unknown address and delivery")
             continue
         if delivery is not None:
-            proof.setdefault(delivery.id, event.occurred_at)
+            proof.add(delivery.id)
         if event.type in RARE_TYPES:
             rare.append((event, delivery))
         elif delivery is None:
             result.ignore(event, "no known delivery id")
         elif event.type == "delivered":
-            delivered.setdefault(delivery.id, event.occurred_at)
+            delivered.add(delivery.id)
         elif event.type == "open":
             opened.add(delivery.id)
         elif event.type == "click":
@@ -225,58 +224,56 @@ def _known_people(session: Session, hashes: set[str]) -> set[str]:
     )
 
 
-def _confirm(session: Session, proof: dict[int, dt.datetime]) -> int:
+def _first_event(kind: str | None = None) -> ScalarSelect[Any]:
+    """When the first stored event (of a kind) for the row's delivery happened.
+
+    A correlated subquery, so one UPDATE sets each row its own time: no per-row
+    statements, and the same SQL on SQLite and PostgreSQL.
+    """
+    query = select(func.min(EVENTS.c.occurred_at)).where(EVENTS.c.delivery_id == DELIVERIES.c.id)
+    if kind is not None:
+        query = query.where(EVENTS.c.type == kind)
+    return query.scalar_subquery()
+
+
+def _confirm(session: Session, proof: set[int]) -> int:
     """An event for an uncertain (or re-queued, not yet re-sent) delivery proves it was sent."""
     if not proof:
         return 0
-    waiting = list(
-        session.scalars(
-            select(Delivery.id).where(
-                Delivery.id.in_(proof),
-                or_(
-                    Delivery.status == DeliveryStatus.uncertain,
-                    and_(
-                        Delivery.status == DeliveryStatus.queued,
-                        Delivery.reconciliation == "resent",
-                    ),
-                ),
-            )
-        )
-    )
-    if waiting:
-        session.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == bindparam("did"))
-            .values(status=DeliveryStatus.sent, reconciliation="confirmed", sent_at=bindparam("at"))
-            # Re-checked in the UPDATE: a worker may have claimed the row meanwhile.
-            .where(
-                or_(
-                    DELIVERIES.c.status == DeliveryStatus.uncertain,
-                    DELIVERIES.c.status == DeliveryStatus.queued,
-                )
+    d = DELIVERIES.c
+    confirmed = session.connection().execute(
+        update(DELIVERIES)
+        .where(
+            d.id.in_(proof),
+            or_(
+                d.status == DeliveryStatus.uncertain,
+                and_(d.status == DeliveryStatus.queued, d.reconciliation == "resent"),
             ),
-            [{"did": d, "at": proof[d]} for d in waiting],
         )
-    return len(waiting)
+        .values(
+            status=DeliveryStatus.sent,
+            reconciliation="confirmed",
+            sent_at=func.coalesce(d.sent_at, _first_event()),
+        )
+        .returning(d.id)
+    )
+    return len(confirmed.all())
 
 
 def _count_engagement(
-    session: Session, delivered: dict[int, dt.datetime], opened: set[int], clicked: set[int]
+    session: Session, delivered: set[int], opened: set[int], clicked: set[int]
 ) -> None:
+    d = DELIVERIES.c
     if delivered:
-        session.execute(
+        session.connection().execute(
             update(DELIVERIES)
-            .where(DELIVERIES.c.id == bindparam("did"), DELIVERIES.c.delivered_at.is_(None))
-            .values(delivered_at=bindparam("at")),
-            [{"did": d, "at": at} for d, at in delivered.items()],
+            .where(d.id.in_(delivered), d.delivered_at.is_(None))
+            .values(delivered_at=_first_event("delivered"))
         )
-    for ids, column in ((opened, Delivery.opened), (clicked, Delivery.clicked)):
+    for ids, column in ((opened, d.opened), (clicked, d.clicked)):
         if ids:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids), column.is_(False))
-                .values({column: True})
-                .execution_options(synchronize_session=False)
+            session.connection().execute(
+                update(DELIVERIES).where(d.id.in_(ids), column.is_(False)).values({column: True})
             )
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from db.models import Event, utcnow
@@ -197,19 +197,36 @@ def store_events(session: Session, rows: list[dict[str, Any]]) -> Stored:
     """Insert rows not seen before; returns the ids of the new ones."""
     if not rows:
         return Stored([], 0)
-    # Core executemany on the connection: compiled once and cached, sent as multi-row
-    # INSERTs ("insertmanyvalues"); the ORM's bulk path costs more than the database here.
-    statement = _insert_ignoring_duplicates(session).returning(EVENTS.c.id)
-    new_ids = sorted(session.connection().execute(statement, rows).scalars())
-    return Stored(new_ids, len(rows) - len(new_ids))
-
-
-def _insert_ignoring_duplicates(session: Session):  # type: ignore[no-untyped-def]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(EVENTS).on_conflict_do_nothing(
-            index_elements=[EVENTS.c.provider_event_id]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        new_ids = _insert_postgresql(connection, rows)
+    else:
+        # Core executemany on the connection: compiled once and cached, sent as multi-row
+        # INSERTs ("insertmanyvalues"); the ORM's bulk path costs more than the database here.
+        statement = (
+            sqlite.insert(EVENTS)
+            .on_conflict_do_nothing(index_elements=[EVENTS.c.provider_event_id])
+            .returning(EVENTS.c.id)
         )
-    if dialect == "sqlite":
-        return sqlite.insert(Event).on_conflict_do_nothing(index_elements=[Event.provider_event_id])
-    return insert(Event)
+        new_ids = list(connection.execute(statement, rows).scalars())
+    return Stored(sorted(new_ids), len(rows) - len(new_ids))
+
+
+# PostgreSQL takes the batch as one array per column: ten parameters instead of ten
+# thousand, so neither SQLAlchemy nor psycopg spends its time on placeholders.
+_STORED_COLUMNS = (
+    ("provider_event_id", "varchar"), ("type", "varchar"), ("email_hash", "varchar"),
+    ("campaign_id", "bigint"), ("delivery_id", "bigint"), ("url", "text"), ("reason", "text"),
+    ("payload", "json"), ("occurred_at", "timestamptz"), ("received_at", "timestamptz"),
+)  # fmt: skip
+_UNNEST_INSERT = text(
+    f"INSERT INTO events ({', '.join(name for name, _ in _STORED_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{n} AS {t}[])' for n, t in _STORED_COLUMNS)}) "
+    "ON CONFLICT (provider_event_id) DO NOTHING RETURNING id"
+)
+
+
+def _insert_postgresql(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    params = {name: [row[name] for row in rows] for name, _ in _STORED_COLUMNS}
+    params["payload"] = [json.dumps(p) for p in params["payload"]]
+    return list(connection.execute(_UNNEST_INSERT, params).scalars())
