@@ -24,7 +24,7 @@ report_app = typer.Typer(help="Campaign and sponsor reports.", no_args_is_help=T
 @report_app.command("campaign")
 @one_line_errors
 def campaign(
-    campaign_id: int = typer.Argument(..., help="The campaign id."),
+    campaign_id: int = typer.Argument(..., min=1, max=2**63 - 1, help="The campaign id."),
     plot: Path | None = typer.Option(
         None, help="Also write deliveries and clicks over time (PNG)."
     ),

@@ -169,7 +169,7 @@ def apply_events(
     _count_engagement(session, delivered, opened, clicked)
     _reset_soft_bounces(session, {deliveries[d].email_hash for d in delivered})
     if rare:
-        context = _RareContext.load(session, [event for event, _ in rare])
+        context = _RareContext.load(session, [event for event, _ in rare], delivered)
         for event, delivery in rare:
             _apply_rare(session, rules, context, event, delivery, result)
     return result
@@ -181,9 +181,10 @@ class _RareContext:
 
     people: dict[str, list[Subscriber]]
     bounce_payloads: dict[int, dict[str, Any]]
+    delivered: set[int]  # deliveries whose `delivered` event came in this same batch
 
     @classmethod
-    def load(cls, session: Session, events: list[EventRow]) -> _RareContext:
+    def load(cls, session: Session, events: list[EventRow], delivered: set[int]) -> _RareContext:
         hashes = {e.email_hash for e in events}
         people: dict[str, list[Subscriber]] = {}
         for person in session.scalars(select(Subscriber).where(Subscriber.email_hash.in_(hashes))):
@@ -196,7 +197,7 @@ class _RareContext:
             if bounces
             else []
         )
-        return cls(people, {event_id: payload or {} for event_id, payload in payloads})
+        return cls(people, {event_id: p or {} for event_id, p in payloads}, delivered)
 
 
 def _deliveries(session: Session, ids: set[int]) -> dict[int, EventRow]:
@@ -312,9 +313,10 @@ def _apply_rare(
         else:
             _suppress(session, context, event.email_hash, why, result)
     elif kind == "deferred":
-        if delivery is not None and (
-            delivery.delivered_at is not None or _deferred_before(session, event)
-        ):
+        arrived = delivery is not None and (
+            delivery.delivered_at is not None or delivery.id in context.delivered
+        )
+        if arrived or (delivery is not None and _deferred_before(session, event)):
             return  # SendGrid keeps retrying: one deferred message is one soft failure
         _soft_bounce(session, rules, context, event.email_hash, result)
     else:  # group_resubscribe

@@ -3,9 +3,9 @@
 Verify, store each event once, answer; applying the events is a task enqueued
 after the commit (run inline in embedded mode). Status codes are chosen for
 SendGrid's retry logic: a 2xx ends retries, anything else is retried for a day.
-- 503 when no public key is configured (events are never taken unsigned) or
-  the database is unreachable: SendGrid retries, nothing is lost;
-- 403 for a bad signature or a timestamp outside the replay window;
+- 403 when no public key is configured (events are never taken unsigned), for
+  a bad signature, or a timestamp outside the replay window;
+- 503 when the database is unreachable;
 - 400 for a body that is not a JSON array, 413 for an oversized one;
 - 200 otherwise, listing the events skipped as unusable (retrying cannot fix them).
 """
@@ -52,7 +52,9 @@ def ingest(
     settings = runtime.settings
     if not settings.sendgrid_webhook_public_key:
         log.error("SendGrid event refused: SENDGRID_WEBHOOK_PUBLIC_KEY is not set")
-        return _answer(503, "SENDGRID_WEBHOOK_PUBLIC_KEY is not configured; events are refused")
+        return _answer(
+            403, "SENDGRID_WEBHOOK_PUBLIC_KEY is not configured; unsigned events are refused"
+        )
     if len(body) > MAX_BODY_BYTES:
         return _answer(413, f"body larger than {MAX_BODY_BYTES} bytes")
     verifier = verifier_for(

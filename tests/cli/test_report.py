@@ -83,6 +83,9 @@ def test_report_errors_are_one_line(runtime: Runtime) -> None:
     missing = CliRunner().invoke(app, ["report", "campaign", "424242"])
     assert missing.exit_code == 1
     assert "no campaign with id 424242" in missing.output
+    too_big = CliRunner().invoke(app, ["report", "campaign", str(2**63)])
+    assert too_big.exit_code == 2
+    assert "campaign_id" in too_big.output.replace("CAMPAIGN_ID", "campaign_id")
     backwards = CliRunner().invoke(
         app, ["report", "sponsors", "--from", "2026-11-20", "--to", "2026-11-01"]
     )

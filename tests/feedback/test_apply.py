@@ -80,6 +80,20 @@ def test_the_deferrals_of_one_message_count_once(rt: Runtime) -> None:
     assert person(rt, "cy@example.org") == (SubscriberStatus.confirmed, 1, None)
 
 
+def test_a_deferral_of_a_message_delivered_in_the_same_batch_does_not_count(rt: Runtime) -> None:
+    ids = sent_campaign(rt)
+    d = ids["ada@example.org"]
+    at = time.time() - 60
+    ingest(
+        rt,
+        [
+            event("deferred", "ada@example.org", delivery_id=d, at=at),
+            event("delivered", "ada@example.org", delivery_id=d, at=at + 30),
+        ],
+    )
+    assert person(rt, "ada@example.org") == (SubscriberStatus.confirmed, 0, None)
+
+
 def test_complaints_and_unsubscribes_suppress_with_their_own_status(rt: Runtime) -> None:
     add_people(rt, PEOPLE)
     applied = ingest(

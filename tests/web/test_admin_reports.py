@@ -42,6 +42,8 @@ def test_the_campaign_report_and_plot_over_the_api(runtime: Runtime) -> None:
     assert plot.content.startswith(b"\x89PNG")
     assert client.get("/api/reports/campaigns/999", headers=token).status_code == 404
     assert client.get("/api/reports/campaigns/999/plot.png", headers=token).status_code == 404
+    too_big = f"/api/reports/campaigns/{2**63}"
+    assert client.get(too_big, headers=token).status_code == 422
 
 
 def test_the_sponsor_report_over_the_api(runtime: Runtime) -> None:

@@ -194,8 +194,8 @@ def test_without_a_public_key_events_are_refused_not_taken_unsigned(
     client = TestClient(create_app(runtime))  # the plain test runtime has no key
     body = body_of([event("unsubscribe", "ada@example.org")])
     response = client.post(URL, content=body, headers=signer.headers(body))
-    assert response.status_code == 503
-    assert "SENDGRID_WEBHOOK_PUBLIC_KEY" in response.json()["detail"]
+    assert response.status_code == 403
+    assert "SENDGRID_WEBHOOK_PUBLIC_KEY is not configured" in response.json()["detail"]
 
 
 def test_a_hard_bounce_stops_the_next_campaign_to_that_address(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from config.runtime import Runtime
 from feedback.plot import timeline_png
 from feedback.reports import NotFound, campaign_report, campaign_timeline, sponsor_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+
+# Ids are 64-bit in the database: a larger number is a validation error, not a 500.
+CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -20,7 +23,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 @router.get("/campaigns/{campaign_id}")
-def campaign(request: Request, campaign_id: int) -> dict[str, Any]:
+def campaign(request: Request, campaign_id: CampaignId) -> dict[str, Any]:
     """Audience, sent, delivered, bounces, complaints, unsubscribes, opens and clicks."""
     with _runtime(request).db.session() as session:
         try:
@@ -34,7 +37,7 @@ def campaign(request: Request, campaign_id: int) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def campaign_plot(request: Request, campaign_id: int) -> Response:
+def campaign_plot(request: Request, campaign_id: CampaignId) -> Response:
     """Deliveries and clicks over time, as a PNG."""
     with _runtime(request).db.session() as session:
         try:
