@@ -128,7 +128,8 @@ def event_row(item: Any, received_at: dt.datetime) -> dict[str, Any]:
     event_id = item.get("sg_event_id")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 128:
         raise BadEvent(f"{kind} event has no usable sg_event_id")
-    ehash = _address_hash(item.get("email"))
+    email = item.get("email")
+    ehash = _address_hash(email) if isinstance(email, str) else None
     if ehash is None:
         raise BadEvent(f"{kind} event {event_id} has no valid email")
     occurred = item.get("timestamp")
@@ -145,7 +146,7 @@ def event_row(item: Any, received_at: dt.datetime) -> dict[str, Any]:
         "delivery_id": _custom_id(item.get("delivery_id")),
         "url": url[:4000] if isinstance(url, str) else None,
         "reason": _reason(item),
-        "payload": {k: item[k] for k in PAYLOAD_FIELDS if k in item},
+        "payload": _payload(item),
         "occurred_at": dt.datetime.fromtimestamp(occurred, dt.UTC),
         "received_at": received_at,
         "processed_at": None,
@@ -153,10 +154,8 @@ def event_row(item: Any, received_at: dt.datetime) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=65_536)
-def _address_hash(raw: object) -> str | None:
+def _address_hash(raw: str) -> str | None:
     # Cached: one batch holds several events (delivered, open, click) per address.
-    if not isinstance(raw, str):
-        return None
     address = raw.strip()
     if _PLAIN_ADDRESS.fullmatch(address):
         # For a plain ASCII dot-atom address, email-validator's normal form is the
@@ -167,6 +166,18 @@ def _address_hash(raw: object) -> str | None:
         return email_hash(normalize_email(address))
     except InvalidEmail:
         return None
+
+
+def _payload(item: dict[str, Any]) -> dict[str, Any]:
+    """The whitelisted fields, scalars only; the machine-open flag as a real boolean."""
+    kept = {
+        k: item[k]
+        for k in PAYLOAD_FIELDS
+        if isinstance(item.get(k), str | int | float | bool) and k != "sg_machine_open"
+    }
+    if "sg_machine_open" in item:
+        kept["sg_machine_open"] = item["sg_machine_open"] is True
+    return kept
 
 
 def _custom_id(value: object) -> int | None:

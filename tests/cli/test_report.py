@@ -91,3 +91,10 @@ def test_report_errors_are_one_line(runtime: Runtime) -> None:
     )
     assert backwards.exit_code == 1
     assert "--to is before --from" in backwards.output
+
+
+def test_report_commands_have_help() -> None:
+    for command in (["report"], ["report", "campaign"], ["report", "sponsors"]):
+        result = CliRunner().invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output

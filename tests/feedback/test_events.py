@@ -30,12 +30,13 @@ def test_each_event_is_checked_alone_and_the_good_ones_are_kept() -> None:
         {**event("open", "ada@example.org"), "timestamp": "soon"},
         {**event("open", "ada@example.org"), "timestamp": 12},
         {k: v for k, v in event("open", "ada@example.org").items() if k != "event"},
+        {**event("open", "ada@example.org"), "email": ["ada@example.org"]},
         good,
     ]
     batch = parse_events(items)
     assert [r["provider_event_id"] for r in batch.rows] == [good["sg_event_id"]]
     reasons = {r.index: r.reason for r in batch.rejected}
-    assert set(reasons) == {0, 1, 2, 3, 4, 5, 6}
+    assert set(reasons) == {0, 1, 2, 3, 4, 5, 6, 7}
     assert reasons[0] == "event is not a JSON object"
     assert "unknown event type 'teleported'" in reasons[1]
     assert "sg_event_id" in reasons[2]
@@ -43,6 +44,20 @@ def test_each_event_is_checked_alone_and_the_good_ones_are_kept() -> None:
     assert "numeric timestamp" in reasons[4]
     assert "implausible timestamp" in reasons[5]
     assert "no 'event' type" in reasons[6]
+    assert "valid email" in reasons[7]
+
+
+def test_the_payload_keeps_technical_scalars_and_a_true_machine_flag() -> None:
+    rows = parse_events(
+        [
+            event("open", "a@example.org", sg_machine_open=True, attempt={"nested": 1}),
+            event("open", "a@example.org", sg_machine_open="yes"),
+        ]
+    ).rows
+    assert [r["payload"] for r in rows] == [
+        {"sg_message_id": "msg.filter0001", "sg_machine_open": True},
+        {"sg_message_id": "msg.filter0001", "sg_machine_open": False},
+    ]
 
 
 def test_a_stored_event_names_people_only_by_hash() -> None:

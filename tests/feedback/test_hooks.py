@@ -11,9 +11,12 @@ from fastapi.testclient import TestClient
 
 from config.runtime import Runtime
 from config.site import Hook, SiteConfig
+from db.models import Campaign
+from delivery.ledger import counts_by_status
 from feedback import hooks
+from tasks.events import send_hooks
 from tests.support.receiver import receiver
-from tests.support.sendgrid_events import Signer, add_people, body_of, event
+from tests.support.sendgrid_events import Signer, add_people, body_of, event, send_campaign
 from web.app import create_app
 
 SECRET = "a-long-hook-secret-for-tests"
@@ -103,3 +106,24 @@ def test_a_sendgrid_unsubscribe_notifies_the_unsubscribe_hook(rt: Runtime, signe
     assert payload["event"] == "unsubscribe"
     assert payload["data"]["email"] == "ada@example.org"
     assert payload["data"]["status"] == "unsubscribed"
+
+
+def test_other_areas_notify_hooks_through_send_hooks(rt: Runtime) -> None:
+    add_people(rt, ["ada@example.org"])
+    cid = send_campaign(rt, subject="Sunday letter")
+    with receiver() as server:
+        rt.__dict__["site"] = site_with(
+            rt.site,
+            Hook(url=server.url, secret=SECRET, events=("campaign_sent",)),  # type: ignore[arg-type]
+        )
+        with rt.db.session() as session:
+            campaign = session.get_one(Campaign, cid)
+            data = hooks.campaign_data(campaign, counts_by_status(session, cid))
+        send_hooks("campaign_sent", data)  # after the caller's commit, as the send path will
+        send_hooks("subscribe", {"subscriber_id": 1})  # this hook did not ask for subscribes
+    (got,) = server.requests
+    assert hooks.verify(SECRET, got.body, got.headers)
+    payload = json.loads(got.body)
+    assert payload["event"] == "campaign_sent"
+    assert payload["data"]["subject"] == "Sunday letter"
+    assert payload["data"]["deliveries"]["sent"] == 1
