@@ -355,3 +355,25 @@ def _suppress(
     result.unsubscribed.extend(
         p.id for p in people if p.id in was_mailable and p.status is SubscriberStatus.unsubscribed
     )
+
+
+def pending_ids(session: Session, limit: int = 1000) -> list[int]:
+    """The oldest events not yet applied."""
+    return list(
+        session.scalars(
+            select(Event.id).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit)
+        )
+    )
+
+
+def set_aside(session: Session, event_id: int) -> None:
+    """Mark an event that cannot be applied as processed, so it stops blocking the others.
+
+    It stays stored, with its payload, for whoever reads the logged error.
+    """
+    session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.processed_at.is_(None))
+        .values(processed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.runtime import get_runtime
 from feedback import hooks
-from feedback.apply import Applied, Rules, apply_events
+from feedback.apply import Applied, Rules, apply_events, pending_ids, set_aside
 from feedback.reconcile import Policy, reconcile
 from tasks.app import celery_app
 
@@ -42,12 +42,7 @@ def process_events(self: Task, event_ids: list[int]) -> dict[str, int]:
 @celery_app.task(name="tasks.events.reconcile")
 def reconcile_feedback() -> dict[str, int]:
     """Periodic: apply events left pending, then settle uncertain deliveries."""
-    processed = 0
-    for _ in range(SWEEP_BATCHES):
-        applied = _apply(None)
-        processed += applied.processed
-        if not applied.processed:
-            break
+    processed = _sweep()
     rt = get_runtime()
     with rt.db.session() as session:
         result = reconcile(session, Policy.from_settings(rt.settings))
@@ -66,6 +61,40 @@ def reconcile_feedback() -> dict[str, int]:
         "resent": result.resent,
         "held": result.held,
     }
+
+
+def _sweep() -> int:
+    """Apply pending events batch by batch; a batch that fails is retried event by event."""
+    processed = 0
+    for _ in range(SWEEP_BATCHES):
+        try:
+            count = _apply(None).processed
+        except OperationalError:
+            raise  # the database itself is in trouble: the next sweep tries again
+        except Exception:
+            log.exception("a batch of pending events failed; applying them one at a time")
+            count = _apply_one_at_a_time()
+        processed += count
+        if not count:
+            break
+    return processed
+
+
+def _apply_one_at_a_time() -> int:
+    rt = get_runtime()
+    with rt.db.session() as session:
+        ids = pending_ids(session)
+    for event_id in ids:
+        try:
+            _apply([event_id])
+        except OperationalError:
+            raise
+        except Exception:
+            # One bad row must not stop every event behind it, sweep after sweep.
+            log.exception("event %d cannot be applied; set aside", event_id)
+            with rt.db.session() as session:
+                set_aside(session, event_id)
+    return len(ids)
 
 
 def _apply(event_ids: list[int] | None) -> Applied:

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from config.runtime import Runtime
 from config.settings import PROJECT_ROOT, Settings
-from db.models import Event, Subscriber, SubscriberStatus
+from db.models import Event, Subscriber, SubscriberStatus, utcnow
 from feedback import hooks
 from feedback.events import parse_events, store_events
+from subscribers.addresses import email_hash
 from tasks.app import make_celery
+from tasks.events import reconcile_feedback
 from tests.support.processes import settings_env, start_worker, stop, wait_for
 from tests.support.receiver import Receiver, receiver
 from tests.support.sendgrid_events import add_people, event
@@ -74,3 +76,32 @@ def test_a_worker_applies_stored_events_and_retries_a_failing_hook(
     assert first.body == second.body  # the same event id on every attempt
     assert all(hooks.verify(SECRET, r.body, r.headers) for r in (first, second))
     assert json.loads(second.body)["data"]["email"] == "ada@example.org"
+
+
+def test_the_sweep_sets_aside_an_event_it_cannot_apply_and_applies_the_rest(
+    runtime: Runtime,
+) -> None:
+    add_people(runtime, ["ada@example.org", "ben@example.org"])
+    with runtime.db.session() as session:
+        # A row no version of the webhook writes: a bounce whose payload is not an object.
+        session.add(
+            Event(
+                provider_event_id="written-by-hand",
+                type="bounce",
+                email_hash=email_hash("ada@example.org"),
+                payload=[1, 2],  # type: ignore[arg-type]
+                occurred_at=utcnow(),
+            )
+        )
+        session.flush()
+        store_events(session, parse_events([event("unsubscribe", "ben@example.org")]).rows)
+    result = reconcile_feedback.apply().get()
+    assert result["processed"] == 2
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).where(Event.processed_at.is_(None))) == 0
+        statuses = dict(session.execute(select(Subscriber.email, Subscriber.status)).all())
+    assert statuses == {
+        "ada@example.org": SubscriberStatus.confirmed,
+        "ben@example.org": SubscriberStatus.unsubscribed,
+    }
+    assert reconcile_feedback.apply().get()["processed"] == 0
