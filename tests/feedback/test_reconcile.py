@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from campaigns.compose import create_campaign
 from config.runtime import Runtime
 from db.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, utcnow
 from delivery import campaign_send
@@ -17,7 +18,13 @@ from feedback.apply import Rules, apply_events
 from feedback.events import parse_events, store_events
 from feedback.reconcile import Policy, reconcile
 from tasks.events import reconcile_feedback
-from tests.support.sendgrid_events import Signer, add_people, event, with_webhook_key
+from tests.support.sendgrid_events import (
+    Signer,
+    add_people,
+    deliveries_by_email,
+    event,
+    with_webhook_key,
+)
 
 PEOPLE = ["ada@example.org", "ben@example.org", "cy@example.org"]
 
@@ -37,8 +44,6 @@ class TimesOutMidCall:
 def uncertain_campaign(rt: Runtime) -> tuple[int, dict[str, int]]:
     """A campaign whose only batch ended `uncertain`, through the real send steps."""
     add_people(rt, PEOPLE)
-    from campaigns.compose import create_campaign
-
     with rt.db.session() as session:
         campaign_id = create_campaign(session, rt.site, lists=["videos"], subject="Hi").id
     campaign_send.start_campaign(rt.db, rt.site, campaign_id)
@@ -48,15 +53,7 @@ def uncertain_campaign(rt: Runtime) -> tuple[int, dict[str, int]]:
         )
         assert outcome.uncertain == len(ids)
     assert campaign_send.finish_if_done(rt.db, campaign_id)
-    with rt.db.session() as session:
-        from db.models import Subscriber
-
-        rows = session.execute(
-            select(Subscriber.email, Delivery.id)
-            .join(Subscriber)
-            .where(Delivery.campaign_id == campaign_id)
-        ).all()
-    return campaign_id, {email: d for email, d in rows}
+    return campaign_id, deliveries_by_email(rt, campaign_id)
 
 
 def state(rt: Runtime, delivery_id: int) -> tuple[DeliveryStatus, str | None]:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from campaigns.compose import create_campaign
 from config.runtime import Runtime
-from db.models import Delivery
+from db.models import Delivery, Subscriber
 from delivery import campaign_send
 from feedback.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, public_key_text, sign_events
 from subscribers.service import ConsentInfo, add_subscriber
@@ -101,8 +101,6 @@ def send_campaign(
 
 def deliveries_by_email(runtime: Runtime, campaign_id: int) -> dict[str, int]:
     """Delivery id per address for one campaign."""
-    from db.models import Subscriber
-
     with runtime.db.session() as session:
         rows = session.execute(
             select(Subscriber.email, Delivery.id)
