@@ -16,6 +16,7 @@ from rich.progress import Progress
 from cli.campaign import campaign_app
 from cli.common import console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
+from cli.report import report_app
 from config.settings import PROJECT_ROOT
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(posts_app, name="posts")
+app.add_typer(report_app, name="report")
 
 
 @app.command()

@@ -41,12 +41,29 @@ class Settings(BaseSettings):
     admin_token: str = Field(default=DEV_ADMIN_TOKEN, repr=False)
     base_url: str | None = None
     site_config: Path = Path("site.toml")
+    # Feedback (docs/ARCHITECTURE.md, "Feedback"): webhook replay window, soft-bounce
+    # limit, and what happens to an `uncertain` delivery that no event ever confirms.
+    sendgrid_webhook_max_age_seconds: int = Field(default=600, ge=30, le=86_400)
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    reconcile_after_minutes: int = Field(default=30, ge=1)
+    reconcile_action: Literal["resend", "hold"] = "resend"
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `REDIS_URL=` in a .env file means "not configured", not "connect to ''".
         return None if value == "" else value
+
+    @field_validator("sendgrid_webhook_public_key", mode="before")
+    @classmethod
+    def _webhook_key_loads(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        # Imported here: the key format belongs to the feedback package.
+        from feedback.signature import load_public_key
+
+        load_public_key(str(value))
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -257,6 +257,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id", name="uq_deliveries_campaign_subscriber"),
         Index("ix_deliveries_campaign_status", "campaign_id", "status"),
+        Index("ix_deliveries_status_reconciliation", "status", "reconciliation"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -280,6 +281,9 @@ class Delivery(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     opened: Mapped[bool] = mapped_column(Boolean, default=False)
     clicked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What reconciliation did with an `uncertain` row: confirmed (an event proved it
+    # sent), resent (queued again once), held (left for the admin).
+    reconciliation: Mapped[str | None] = mapped_column(String(16))
 
 
 class Event(Base):

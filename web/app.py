@@ -25,6 +25,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": rt.db.engine.dialect.name}
 
+    from web import webhooks
     from web.admin import admin_router
 
     app.include_router(admin_router())
@@ -32,4 +33,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     app.include_router(archive.router)
     app.include_router(tracking.router)
+    app.include_router(webhooks.router)
     return app

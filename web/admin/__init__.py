@@ -30,8 +30,9 @@ def require_admin(
 
 
 def admin_router() -> APIRouter:
-    from web.admin import campaigns
+    from web.admin import campaigns, reports
 
     router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
     router.include_router(campaigns.router)
+    router.include_router(reports.router)
     return router

@@ -1,0 +1,1 @@
+"""Feedback: provider events, suppression, reconciliation, reports and outgoing hooks."""
