@@ -19,7 +19,8 @@ from rich.table import Table
 
 from bench.common import Figure
 
-SECTIONS: list[str] = ["feeds", "render", "events"]  # module names under bench/, in the order they run
+# Module names under bench/, in the order they run.
+SECTIONS: list[str] = ["feeds", "render", "events"]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
