@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     admin_token: str = Field(default=DEV_ADMIN_TOKEN, repr=False)
     base_url: str | None = None
     site_config: Path = Path("site.toml")
+    # POST /subscribe attempts per client IP per minute; 0 turns the limit off (benchmarks).
+    subscribe_rate_limit: int = Field(default=10, ge=0)
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod

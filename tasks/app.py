@@ -10,7 +10,7 @@ from config.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds"])
+    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds", "tasks.subscribers"])
     common = {
         "task_serializer": "json",
         "accept_content": ["json"],

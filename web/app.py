@@ -25,7 +25,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": rt.db.engine.dialect.name}
 
+    from web import public
     from web.admin import admin_router
 
     app.include_router(admin_router())
+    app.include_router(public.router)
     return app

@@ -1,0 +1,171 @@
+"""Sign-up through the public form or JSON: double opt-in without revealing who is on the list.
+
+Every request gets the same answer. What differs between a new, a pending, a
+confirmed and a suppressed address is only whether a confirmation email is
+due, and that email is sent after the response (by the caller, as a task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from config.site import SiteConfig
+from db.models import Consent, Subscriber, SubscriberStatus, Subscription, utcnow
+from subscribers.addresses import email_hash, normalize_email
+from subscribers.service import ConsentInfo, is_suppressed
+
+# A pending address gets at most one confirmation email per this many minutes,
+# so the form cannot be used to flood someone's inbox.
+RESEND_AFTER = dt.timedelta(minutes=10)
+
+
+class UnknownList(ValueError):
+    """A list slug that the site file does not define."""
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """For the caller only: whom to send a confirmation to (never shown to the visitor)."""
+
+    confirm_subscriber_id: int | None
+
+
+def chosen_lists(site: SiteConfig, requested: Iterable[str]) -> list[str]:
+    """The requested slugs in site order, or the site's defaults when none are given."""
+    wanted = {slug.strip() for slug in requested if slug.strip()}
+    unknown = sorted(wanted - set(site.list_slugs()))
+    if unknown:
+        raise UnknownList(f"unknown list(s): {', '.join(unknown)}")
+    if not wanted:
+        return site.default_lists()
+    return [slug for slug in site.list_slugs() if slug in wanted]
+
+
+def request_subscription(
+    session: Session,
+    site: SiteConfig,
+    raw_email: str,
+    lists: Iterable[str],
+    consent: ConsentInfo,
+    *,
+    name: str | None = None,
+    now: dt.datetime | None = None,
+) -> SignupOutcome:
+    """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only."""
+    email = normalize_email(raw_email)
+    slugs = chosen_lists(site, lists)
+    now = now or utcnow()
+    if is_suppressed(session, email):
+        # Unsubscribed, bounced, complained or erased: never mailed again.
+        return SignupOutcome(None)
+    subscriber = _find_or_create(session, email, name, now)
+    if subscriber.status is not SubscriberStatus.pending:
+        # Already confirmed: nothing to do, and nothing that tells the visitor so.
+        return SignupOutcome(None)
+    have = set(
+        session.scalars(
+            select(Subscription.list_slug).where(Subscription.subscriber_id == subscriber.id)
+        )
+    )
+    session.add_all(
+        Subscription(subscriber_id=subscriber.id, list_slug=slug, created_at=now)
+        for slug in slugs
+        if slug not in have
+    )
+    session.add(
+        Consent(
+            subscriber_id=subscriber.id,
+            created_at=now,
+            source=consent.source,
+            ip=consent.ip,
+            user_agent=consent.user_agent,
+            consent_text_version=consent.text_version,
+            lists=slugs,
+        )
+    )
+    session.flush()
+    return SignupOutcome(subscriber.id if _claim_confirmation(session, subscriber.id, now) else None)
+
+
+def _find_or_create(
+    session: Session, email: str, name: str | None, now: dt.datetime
+) -> Subscriber:
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
+    if subscriber is not None:
+        return subscriber
+    subscriber = Subscriber(
+        email=email,
+        email_hash=email_hash(email),
+        name=name or None,
+        status=SubscriberStatus.pending,
+        cadence="instant",
+        created_at=now,
+        soft_bounces=0,
+    )
+    try:
+        # A savepoint: two requests for one new address race; the loser re-reads.
+        with session.begin_nested():
+            session.add(subscriber)
+    except IntegrityError:
+        found = session.scalar(select(Subscriber).where(Subscriber.email == email))
+        if found is None:
+            raise
+        return found
+    return subscriber
+
+
+def _claim_confirmation(session: Session, subscriber_id: int, now: dt.datetime) -> bool:
+    """One UPDATE decides whether a confirmation is due, so concurrent requests send one."""
+    result = session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber_id,
+            or_(
+                Subscriber.confirmation_sent_at.is_(None),
+                Subscriber.confirmation_sent_at <= now - RESEND_AFTER,
+            ),
+        )
+        .values(confirmation_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    state: str  # "confirmed", "already", "gone"
+    subscriber_id: int | None = None
+
+
+def confirm(session: Session, subscriber_id: int, hash_prefix: str) -> ConfirmOutcome:
+    """Confirm the pending subscriber the link was made for; idempotent."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    # The hash check makes a link for an erased person useless if the id is ever reused.
+    if (
+        subscriber is None
+        or not hash_prefix
+        or not subscriber.email_hash.startswith(hash_prefix)
+        or is_suppressed(session, subscriber.email)
+    ):
+        return ConfirmOutcome("gone")
+    if subscriber.status is SubscriberStatus.confirmed:
+        return ConfirmOutcome("already", subscriber.id)
+    if subscriber.status is not SubscriberStatus.pending:
+        return ConfirmOutcome("gone")
+    now = utcnow()
+    subscriber.status = SubscriberStatus.confirmed
+    subscriber.confirmed_at = now
+    session.execute(
+        update(Consent)
+        .where(Consent.subscriber_id == subscriber.id, Consent.confirmed_at.is_(None))
+        .values(confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return ConfirmOutcome("confirmed", subscriber.id)
