@@ -45,8 +45,6 @@ def erase(session: Session, raw_email: str) -> ErasureResult:
         session.execute(delete(Subscriber).where(Subscriber.id.in_(ids)))
     for event in session.scalars(select(Event).where(Event.email_hash == ehash)):
         if any(key in event.payload for key in PERSONAL_EVENT_KEYS):
-            event.payload = {
-                k: v for k, v in event.payload.items() if k not in PERSONAL_EVENT_KEYS
-            }
+            event.payload = {k: v for k, v in event.payload.items() if k not in PERSONAL_EVENT_KEYS}
     session.flush()
     return ErasureResult(email_hash=ehash, found=bool(ids), suppression_reason=suppression.reason)

@@ -90,12 +90,12 @@ def request_subscription(
         )
     )
     session.flush()
-    return SignupOutcome(subscriber.id if _claim_confirmation(session, subscriber.id, now) else None)
+    return SignupOutcome(
+        subscriber.id if _claim_confirmation(session, subscriber.id, now) else None
+    )
 
 
-def _find_or_create(
-    session: Session, email: str, name: str | None, now: dt.datetime
-) -> Subscriber:
+def _find_or_create(session: Session, email: str, name: str | None, now: dt.datetime) -> Subscriber:
     subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
     if subscriber is not None:
         return subscriber

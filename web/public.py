@@ -200,9 +200,7 @@ def _bad_link(request: Request, exc: InvalidToken) -> HTMLResponse:
     )
 
 
-def _subscriber_for_preferences(
-    request: Request, token: str
-) -> tuple[int, HTMLResponse | None]:
+def _subscriber_for_preferences(request: Request, token: str) -> tuple[int, HTMLResponse | None]:
     try:
         subscriber_id = read_preferences_token(_runtime(request).settings.secret_key, token)
     except InvalidToken as exc:
