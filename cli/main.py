@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from cli.campaign import campaign_app
 from cli.common import console, one_line_errors, runtime
+from cli.subscribers import subscribers_app
 from config.settings import PROJECT_ROOT
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(subscribers_app, name="subscribers")
 
 
 @app.command()

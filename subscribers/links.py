@@ -39,8 +39,8 @@ def read_unsubscribe_token(secret_key: str, token: str) -> int:
 
 def read_preferences_token(secret_key: str, token: str) -> int:
     payload = read_token(secret_key, Purpose.preferences, token)
-    if _is_id(payload):
-        return int(payload)  # type: ignore[arg-type]
+    if isinstance(payload, int) and _is_id(payload):
+        return payload
     raise InvalidToken("this link is not valid")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from config.site import SiteConfig
 from db.models import Consent, Subscriber, SubscriberStatus, Subscription, utcnow
 from subscribers.addresses import email_hash, normalize_email
-from subscribers.service import ConsentInfo, is_suppressed
+from subscribers.service import ConsentInfo, add_subscriber, is_suppressed
 
 # A pending address gets at most one confirmation email per this many minutes,
 # so the form cannot be used to flood someone's inbox.
@@ -169,3 +169,28 @@ def confirm(session: Session, subscriber_id: int, hash_prefix: str) -> ConfirmOu
     )
     session.flush()
     return ConfirmOutcome("confirmed", subscriber.id)
+
+
+def add_by_admin(
+    session: Session,
+    site: SiteConfig,
+    raw_email: str,
+    lists: Iterable[str],
+    *,
+    source: str,
+    confirmed: bool = False,
+    name: str | None = None,
+) -> tuple[Subscriber, int | None]:
+    """An admin adds someone (CLI or API): returns the subscriber and whom to send a
+    confirmation to, if anyone. Suppressed addresses raise `Suppressed`.
+
+    Without `confirmed` the person still has to confirm by email (double opt-in).
+    """
+    slugs = chosen_lists(site, lists)
+    consent = ConsentInfo(source=source, text_version=site.newsletter.consent_text_version)
+    subscriber = add_subscriber(session, raw_email, slugs, consent, confirmed=confirmed, name=name)
+    if subscriber.status is not SubscriberStatus.pending:
+        return subscriber, None
+    due = _claim_confirmation(session, subscriber.id, utcnow())
+    session.refresh(subscriber)
+    return subscriber, subscriber.id if due else None

@@ -88,7 +88,10 @@ async def subscribe(request: Request, background: BackgroundTasks) -> Response:
     decision = _limiter(request).hit(f"subscribe:{_client_ip(request)}")
     if not decision.allowed:
         headers = {"Retry-After": str(decision.retry_after)}
-        text = f"Too many sign-up attempts from your network. Try again in {decision.retry_after} seconds."
+        text = (
+            "Too many sign-up attempts from your network. "
+            f"Try again in {decision.retry_after} seconds."
+        )
         if wants_json:
             return JSONResponse({"error": text}, status_code=429, headers=headers)
         response = _message(request, "Slow down, please", text, status_code=429)
@@ -276,13 +279,8 @@ async def save_preferences(request: Request, token: str) -> Response:
         value = form.get(name)
         return value if isinstance(value, str) else ""
 
-    submitted = {
-        "lists": [x for x in form.getlist("lists") if isinstance(x, str)],
-        "cadence": text("cadence"),
-        "timezone": text("timezone"),
-        "country": text("country"),
-        "name": text("name"),
-    }
+    lists = [x for x in form.getlist("lists") if isinstance(x, str)]
+    cadence, timezone, country, name = (text(f) for f in ("cadence", "timezone", "country", "name"))
     rt = _runtime(request)
     with rt.db.session() as session:
         subscriber = session.get(Subscriber, subscriber_id)
@@ -290,15 +288,11 @@ async def save_preferences(request: Request, token: str) -> Response:
             return _not_subscribed(request)
         email = subscriber.email
         try:
-            chosen = prefs.validate(rt.site, **submitted)
-        except prefs.PreferencesError as exc:
-            shown = prefs.Preferences(
-                lists=submitted["lists"],
-                cadence=submitted["cadence"],
-                timezone=submitted["timezone"],
-                country=submitted["country"],
-                name=submitted["name"],
+            chosen = prefs.validate(
+                rt.site, lists=lists, cadence=cadence, timezone=timezone, country=country, name=name
             )
+        except prefs.PreferencesError as exc:
+            shown = prefs.Preferences(lists, cadence, timezone, country, name)
             return _preferences_form(request, subscriber_id, email, shown, errors=exc.errors)
         prefs.save(session, subscriber, chosen)
     # Post/redirect/get: a reload does not submit the form again.

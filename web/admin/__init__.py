@@ -30,8 +30,9 @@ def require_admin(
 
 
 def admin_router() -> APIRouter:
-    from web.admin import campaigns
+    from web.admin import campaigns, subscribers
 
     router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
     router.include_router(campaigns.router)
+    router.include_router(subscribers.router)
     return router
