@@ -115,6 +115,7 @@ def import_file(
         return
     console.print(
         f"{report.rows:,} rows: {report.added:,} added, {report.existing:,} already there, "
+        f"{report.duplicates:,} repeated in the file, "
         f"{report.suppressed:,} suppressed, {report.rejected - report.suppressed:,} invalid"
     )
 

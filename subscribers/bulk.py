@@ -76,7 +76,7 @@ def suppressed(conn: Connection, hashes: Sequence[str]) -> dict[str, str]:
         "WHERE s.email_hash IN (SELECT {f0} FROM {rows})",
     )
     found = conn.execute(statement, {"rows": json.dumps([[h] for h in hashes])})
-    return dict(found.tuples().all())
+    return {ehash: reason for ehash, reason in found}
 
 
 def insert_subscribers(
@@ -107,7 +107,7 @@ def insert_subscribers(
         statement,
         {"rows": json.dumps(rows), "status": status, "now": now, "confirmed_at": confirmed_at},
     )
-    return dict(created.tuples().all())
+    return {ehash: sid for ehash, sid in created}
 
 
 def add_memberships(

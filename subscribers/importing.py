@@ -57,6 +57,7 @@ class ImportReport:
     rows: int = 0
     added: int = 0
     existing: int = 0
+    duplicates: int = 0  # the same address again in the file: merged into the first row
     suppressed: int = 0
     rejected: int = 0
     # The first rejections, for callers that return them whole (the admin API).
@@ -69,6 +70,7 @@ class ImportReport:
             "rows": self.rows,
             "added": self.added,
             "existing": self.existing,
+            "duplicates": self.duplicates,
             "suppressed": self.suppressed,
             "rejected": self.rejected,
             "rejections": [{"line": r.line, "reason": r.reason} for r in self.rejections],
@@ -260,7 +262,9 @@ def _store_chunk(
         first = by_hash.get(row.ehash)
         if first is None:
             by_hash[row.ehash] = row
-        elif set(row.lists) - set(first.lists):
+            continue
+        report.duplicates += 1
+        if set(row.lists) - set(first.lists):
             first.lists = tuple(dict.fromkeys([*first.lists, *row.lists]))
     for ehash, reason in bulk.suppressed(conn, list(by_hash)).items():
         row = by_hash.pop(ehash)

@@ -66,6 +66,7 @@ class ImportOut(BaseModel):
     rows: int
     added: int
     existing: int
+    duplicates: int
     suppressed: int
     rejected: int
     rejections: list[RejectionOut] = Field(description="The first 1000 rejected rows.")
