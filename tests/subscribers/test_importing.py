@@ -85,7 +85,9 @@ def test_a_suppressed_address_is_never_added_back(db: Database, site: SiteConfig
     assert report.suppressed == 1
     assert any(r.line == 4 and "suppressed" in r.reason for r in report.rejections)
     with db.session() as session:
-        assert session.scalar(select(Subscriber).where(Subscriber.email == "ben@example.org")) is None
+        assert (
+            session.scalar(select(Subscriber).where(Subscriber.email == "ben@example.org")) is None
+        )
 
 
 def test_confirmed_imports_confirm_and_lists_add_to_every_row(

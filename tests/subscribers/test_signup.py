@@ -28,7 +28,11 @@ def test_a_new_address_is_pending_and_gets_a_confirmation(db: Database, site: Si
         assert person.status is SubscriberStatus.pending
         assert person.confirmation_sent_at is not None
         consent = session.scalars(select(Consent)).one()
-        assert (consent.source, consent.ip, consent.user_agent) == ("form", "203.0.113.9", "Firefox")
+        assert (consent.source, consent.ip, consent.user_agent) == (
+            "form",
+            "203.0.113.9",
+            "Firefox",
+        )
         assert consent.consent_text_version == "2026-11"
         assert consent.lists == ["weekly"]
         assert consent.confirmed_at is None
@@ -77,7 +81,9 @@ def test_a_confirmed_or_suppressed_address_gets_nothing(db: Database, site: Site
         assert gone.confirm_subscriber_id is None
         # Nothing about a confirmed person changes through the public form.
         assert session.scalars(select(Subscription.list_slug)).all() == ["videos"]
-        assert session.scalar(select(Subscriber).where(Subscriber.email == "gone@example.org")) is None
+        assert (
+            session.scalar(select(Subscriber).where(Subscriber.email == "gone@example.org")) is None
+        )
 
 
 def test_confirming_records_the_time_on_the_person_and_the_consent(
