@@ -100,7 +100,7 @@ def add(body: SubscriberIn, request: Request, background: BackgroundTasks) -> An
             )
             out = queries.summary(person, queries.lists_of(session, person.id)).as_dict()
     except (InvalidEmail, UnknownList) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(422, detail=str(exc)) from None
     except Suppressed as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     if confirm_id is not None:
@@ -144,7 +144,7 @@ async def import_subscribers(
                 import_csv, rt.db, rt.site, stream, lists=lists, confirmed=confirmed
             )
         except (ImportFileError, UnknownList) as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+            raise HTTPException(422, detail=str(exc)) from None
     return report.as_dict()
 
 
@@ -166,7 +166,7 @@ def erase_person(body: EraseIn, request: Request) -> Any:
         with _runtime(request).db.session() as session:
             result = erase(session, body.email)
     except InvalidEmail as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+        raise HTTPException(422, detail=str(exc)) from None
     return {
         "found": result.found,
         "email_hash": result.email_hash,
