@@ -10,13 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.site import SiteConfig
-from db.models import Consent, Subscriber, SubscriberStatus, Subscription, utcnow
+from db.models import (
+    Consent,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    Suppression,
+    UTCDateTime,
+    utcnow,
+)
 from subscribers.addresses import email_hash, normalize_email
 from subscribers.service import ConsentInfo, add_subscriber, is_suppressed
 
@@ -57,30 +67,63 @@ def request_subscription(
     name: str | None = None,
     now: dt.datetime | None = None,
 ) -> SignupOutcome:
-    """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only."""
+    """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only.
+
+    Written with Core statements, not the ORM unit of work: this is the hot path
+    of the public form (a new address costs four statements and a commit).
+    """
     email = normalize_email(raw_email)
     slugs = chosen_lists(site, lists)
     now = now or utcnow()
-    if is_suppressed(session, email):
+    ehash = email_hash(email)
+    statements = _statements(session.get_bind().dialect.name)
+    if session.scalar(statements.suppressed, {"ehash": ehash}):
         # Unsubscribed, bounced, complained or erased: never mailed again.
         return SignupOutcome(None)
-    subscriber = _find_or_create(session, email, name, now)
-    if subscriber.status is not SubscriberStatus.pending:
-        # Already confirmed: nothing to do, and nothing that tells the visitor so.
+    new_id = session.scalar(
+        statements.new_subscriber,
+        {"email": email, "ehash": ehash, "name": name or None, "now": now},
+    )
+    if new_id is not None:
+        _add_lists(session, new_id, slugs, now)
+        _add_consent(session, new_id, slugs, consent, now)
+        return SignupOutcome(new_id)
+    subscriber_id, status = session.execute(
+        select(Subscriber.id, Subscriber.status).where(Subscriber.email == email)
+    ).one()
+    if status is not SubscriberStatus.pending:
+        # Already confirmed (or gone): nothing to do, and nothing that tells the visitor so.
         return SignupOutcome(None)
     have = set(
         session.scalars(
-            select(Subscription.list_slug).where(Subscription.subscriber_id == subscriber.id)
+            select(Subscription.list_slug).where(Subscription.subscriber_id == subscriber_id)
         )
     )
-    session.add_all(
-        Subscription(subscriber_id=subscriber.id, list_slug=slug, created_at=now)
-        for slug in slugs
-        if slug not in have
+    _add_lists(session, subscriber_id, [s for s in slugs if s not in have], now)
+    _add_consent(session, subscriber_id, slugs, consent, now)
+    return SignupOutcome(
+        subscriber_id if _claim_confirmation(session, subscriber_id, now) else None
     )
-    session.add(
-        Consent(
-            subscriber_id=subscriber.id,
+
+
+def _add_lists(session: Session, subscriber_id: int, slugs: list[str], now: dt.datetime) -> None:
+    if slugs:
+        session.execute(
+            _insert_or_nothing(session, Subscription),
+            [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in slugs],
+        )
+
+
+def _add_consent(
+    session: Session,
+    subscriber_id: int,
+    slugs: list[str],
+    consent: ConsentInfo,
+    now: dt.datetime,
+) -> None:
+    session.execute(
+        insert(Consent).values(
+            subscriber_id=subscriber_id,
             created_at=now,
             source=consent.source,
             ip=consent.ip,
@@ -89,35 +132,43 @@ def request_subscription(
             lists=slugs,
         )
     )
-    session.flush()
-    return SignupOutcome(
-        subscriber.id if _claim_confirmation(session, subscriber.id, now) else None
-    )
 
 
-def _find_or_create(session: Session, email: str, name: str | None, now: dt.datetime) -> Subscriber:
-    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
-    if subscriber is not None:
-        return subscriber
-    subscriber = Subscriber(
-        email=email,
-        email_hash=email_hash(email),
-        name=name or None,
-        status=SubscriberStatus.pending,
-        cadence="instant",
-        created_at=now,
-        soft_bounces=0,
+def _insert_or_nothing(session: Session, model: type[Any]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING: two requests for one new address never collide."""
+    return _insert_or_nothing_for(session.get_bind().dialect.name, model)
+
+
+def _insert_or_nothing_for(dialect: str, model: type[Any]) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    return sqlite.insert(model).on_conflict_do_nothing()
+
+
+@dataclass(frozen=True)
+class _Statements:
+    suppressed: Any
+    new_subscriber: Any
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    """Built once per dialect: constructing statements costs more than running them here."""
+    return _Statements(
+        suppressed=select(Suppression.reason).where(Suppression.email_hash == bindparam("ehash")),
+        new_subscriber=_insert_or_nothing_for(dialect, Subscriber)
+        .values(
+            email=bindparam("email"),
+            email_hash=bindparam("ehash"),
+            name=bindparam("name"),
+            status=SubscriberStatus.pending,
+            cadence="instant",
+            created_at=bindparam("now", type_=UTCDateTime()),
+            confirmation_sent_at=bindparam("now", type_=UTCDateTime()),
+            soft_bounces=0,
+        )
+        .returning(Subscriber.id),
     )
-    try:
-        # A savepoint: two requests for one new address race; the loser re-reads.
-        with session.begin_nested():
-            session.add(subscriber)
-    except IntegrityError:
-        found = session.scalar(select(Subscriber).where(Subscriber.email == email))
-        if found is None:
-            raise
-        return found
-    return subscriber
 
 
 def _claim_confirmation(session: Session, subscriber_id: int, now: dt.datetime) -> bool:
