@@ -31,10 +31,9 @@ from sqlalchemy import Connection
 from config.site import SiteConfig
 from db.engine import Database
 from db.models import SubscriberStatus, utcnow
-from delivery.placeholders import strip_placeholders
 from subscribers import bulk
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
-from subscribers.preferences import NAME_MAX
+from subscribers.preferences import NAME_MAX, clean_name
 from subscribers.signup import UnknownList
 
 CHUNK_ROWS = 2000
@@ -204,7 +203,7 @@ def _row(
         line=line,
         email=email,
         ehash=email_hash(email),
-        name=strip_placeholders(name) if name else None,
+        name=clean_name(name),
         lists=lists,
         country=country,
         timezone=zone,

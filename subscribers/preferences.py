@@ -33,6 +33,12 @@ class Preferences:
     name: str | None = None
 
 
+def clean_name(raw: str | None) -> str | None:
+    """Whitespace collapsed, cut to NAME_MAX, placeholder syntax defused (names go into emails)."""
+    name = " ".join((raw or "").split())[:NAME_MAX]
+    return strip_placeholders(name) if name else None
+
+
 def timezone_choices() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
 
@@ -76,8 +82,7 @@ def validate(
     code = country.strip().upper() or None
     if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
         errors["country"] = "use a two-letter country code such as US or GB"
-    clean_name = " ".join(name.split()) or None
-    if clean_name is not None and len(clean_name) > NAME_MAX:
+    if len(" ".join(name.split())) > NAME_MAX:
         errors["name"] = f"at most {NAME_MAX} characters"
     if errors:
         raise PreferencesError(errors)
@@ -86,8 +91,7 @@ def validate(
         cadence=cadence,
         timezone=zone,
         country=code,
-        # Names go into emails: placeholder syntax must stay literal there.
-        name=strip_placeholders(clean_name) if clean_name else None,
+        name=clean_name(name),
     )
 
 

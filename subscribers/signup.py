@@ -28,6 +28,7 @@ from db.models import (
     utcnow,
 )
 from subscribers.addresses import email_hash, normalize_email
+from subscribers.preferences import clean_name
 from subscribers.service import ConsentInfo, add_subscriber, is_suppressed
 
 # A pending address gets at most one confirmation email per this many minutes,
@@ -82,7 +83,7 @@ def request_subscription(
         return SignupOutcome(None)
     new_id = session.scalar(
         statements.new_subscriber,
-        {"email": email, "ehash": ehash, "name": name or None, "now": now},
+        {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
     )
     if new_id is not None:
         _add_lists(session, new_id, slugs, now)
@@ -101,15 +102,14 @@ def request_subscription(
     )
     _add_lists(session, subscriber_id, [s for s in slugs if s not in have], now)
     _add_consent(session, subscriber_id, slugs, consent, now)
-    return SignupOutcome(
-        subscriber_id if _claim_confirmation(session, subscriber_id, now) else None
-    )
+    due = _claim_confirmation(session, subscriber_id, now)
+    return SignupOutcome(subscriber_id if due else None)
 
 
 def _add_lists(session: Session, subscriber_id: int, slugs: list[str], now: dt.datetime) -> None:
     if slugs:
         session.execute(
-            _insert_or_nothing(session, Subscription),
+            _insert_or_nothing(session.get_bind().dialect.name, Subscription),
             [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in slugs],
         )
 
@@ -134,12 +134,8 @@ def _add_consent(
     )
 
 
-def _insert_or_nothing(session: Session, model: type[Any]) -> Any:
+def _insert_or_nothing(dialect: str, model: type[Any]) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING: two requests for one new address never collide."""
-    return _insert_or_nothing_for(session.get_bind().dialect.name, model)
-
-
-def _insert_or_nothing_for(dialect: str, model: type[Any]) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(model).on_conflict_do_nothing()
     return sqlite.insert(model).on_conflict_do_nothing()
@@ -156,7 +152,7 @@ def _statements(dialect: str) -> _Statements:
     """Built once per dialect: constructing statements costs more than running them here."""
     return _Statements(
         suppressed=select(Suppression.reason).where(Suppression.email_hash == bindparam("ehash")),
-        new_subscriber=_insert_or_nothing_for(dialect, Subscriber)
+        new_subscriber=_insert_or_nothing(dialect, Subscriber)
         .values(
             email=bindparam("email"),
             email_hash=bindparam("ehash"),
@@ -239,7 +235,9 @@ def add_by_admin(
     """
     slugs = chosen_lists(site, lists)
     consent = ConsentInfo(source=source, text_version=site.newsletter.consent_text_version)
-    subscriber = add_subscriber(session, raw_email, slugs, consent, confirmed=confirmed, name=name)
+    subscriber = add_subscriber(
+        session, raw_email, slugs, consent, confirmed=confirmed, name=clean_name(name)
+    )
     if subscriber.status is not SubscriberStatus.pending:
         return subscriber, None
     due = _claim_confirmation(session, subscriber.id, utcnow())

@@ -156,9 +156,7 @@ def _record(
     rt: Runtime, email: str, lists: list[str], name: str, consent: ConsentInfo
 ) -> int | None:
     with rt.db.session() as session:
-        outcome = request_subscription(
-            session, rt.site, email, lists, consent, name=" ".join(name.split())[:200] or None
-        )
+        outcome = request_subscription(session, rt.site, email, lists, consent, name=name)
     return outcome.confirm_subscriber_id
 
 

@@ -110,3 +110,13 @@ def test_a_confirmation_for_another_address_does_nothing(db: Database, site: Sit
         assert state.state == "gone"
         person = session.get(Subscriber, outcome.confirm_subscriber_id)
         assert person is not None and person.status is SubscriberStatus.pending
+
+
+def test_a_name_cannot_smuggle_a_placeholder_into_emails(db: Database, site: SiteConfig) -> None:
+    with db.session() as session:
+        request_subscription(
+            session, site, "n@example.org", [], FORM, name="  Eve   [%unsubscribe_url%] "
+        )
+        name = session.scalars(select(Subscriber.name)).one()
+    assert name is not None and name.startswith("Eve [% ")
+    assert "[%unsubscribe_url%]" not in name
