@@ -1,8 +1,9 @@
 """Subscribers: POST /subscribe under loopback load, and CSV import speed.
 
 The web server is a real uvicorn process on a loopback port (rate limit off
-with SUBSCRIBE_RATE_LIMIT=0); the load comes from a separate process with
-httpx and a fixed number of requests in flight. With Redis reachable
+with SUBSCRIBE_RATE_LIMIT=0, BENCH_WEB_WORKERS workers, default 2); the load
+comes from a separate process with httpx and a fixed number of requests in
+flight. With Redis reachable
 (BENCH_REDIS_URL, default the test database 15) the server runs in production
 shape and confirmation emails are queued as tasks; the queue is emptied
 afterwards. Without Redis it runs embedded and the tasks run in the server.
@@ -45,6 +46,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SITE = PROJECT_ROOT / "site.example.toml"
 CONCURRENCY = 16
+# uvicorn worker processes: one per core, as a deployment would run it.
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 
 
 def run(quick: bool) -> list[Figure]:
@@ -115,7 +118,8 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
         }
         command = [
             sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--port", str(port), "--workers", str(WEB_WORKERS), "--log-level", "warning",
+            "--no-access-log",
         ]  # fmt: skip
         server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
         try:
@@ -131,7 +135,10 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
             if with_redis:
                 _empty_queue()
     mode = "queued to Redis" if with_redis else "embedded, tasks in-process"
-    note = f"{requests} requests, {CONCURRENCY} in flight, {failures} failed, {mode}"
+    note = (
+        f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS} uvicorn workers, "
+        f"{failures} failed, {mode}"
+    )
     p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else 0.0
     return [
         Figure(SECTION, f"subscribe ({kind})", requests / elapsed, "req/s", 500, "min", note),
