@@ -17,19 +17,13 @@ from subscribers.erasure import erase as erase_person
 from subscribers.exporting import write_csv
 from subscribers.importing import Rejection, import_csv
 from subscribers.signup import add_by_admin
+from tasks.subscribers import enqueue_confirmation
 
 subscribers_app = typer.Typer(
     help="Add, import, list, export and erase subscribers.", no_args_is_help=True
 )
 
 LIST_OPTION = typer.Option(None, "--list", "-l", help="List slug (repeatable).")
-
-
-def _send_confirmation(subscriber_id: int | None) -> None:
-    if subscriber_id is not None:
-        from tasks.subscribers import send_confirmation
-
-        send_confirmation.delay(subscriber_id)
 
 
 @subscribers_app.command("add")
@@ -50,7 +44,7 @@ def add(
             session, rt.site, email, lists or [], source="cli", confirmed=confirmed, name=name
         )
         data = queries.summary(person, queries.lists_of(session, person.id))
-    _send_confirmation(confirm_id)
+    enqueue_confirmation(confirm_id)
     if as_json:
         print_json(data.as_dict())
     else:

@@ -38,3 +38,9 @@ def send_confirmation(self: Task, subscriber_id: int) -> bool:
         delay = exc.retry_after or min(300.0, 2.0**self.request.retries) * random.uniform(0.5, 1.5)
         raise self.retry(exc=exc, countdown=delay) from exc
     return True
+
+
+def enqueue_confirmation(subscriber_id: int | None) -> None:
+    """Queue the confirmation email (call after the commit); None means none is due."""
+    if subscriber_id is not None:
+        send_confirmation.delay(subscriber_id)

@@ -29,6 +29,7 @@ from subscribers.service import ConsentInfo
 from subscribers.signup import UnknownList, confirm, request_subscription
 from subscribers.tokens import InvalidToken
 from subscribers.unsubscribe import unsubscribe
+from tasks.subscribers import enqueue_confirmation
 
 router = APIRouter(tags=["public"], include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -123,7 +124,7 @@ async def subscribe(request: Request, background: BackgroundTasks) -> Response:
         )
     if outcome is not None:
         # After the commit and after the response: the visitor cannot time the difference.
-        background.add_task(_enqueue_confirmation, outcome)
+        background.add_task(enqueue_confirmation, outcome)
     if wants_json:
         return JSONResponse({"status": "ok", "message": THANKS})
     return _message(request, "Check your inbox", THANKS)
@@ -158,12 +159,6 @@ def _record(
     with rt.db.session() as session:
         outcome = request_subscription(session, rt.site, email, lists, consent, name=name)
     return outcome.confirm_subscriber_id
-
-
-def _enqueue_confirmation(subscriber_id: int) -> None:
-    from tasks.subscribers import send_confirmation
-
-    send_confirmation.delay(subscriber_id)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)

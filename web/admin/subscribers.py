@@ -20,6 +20,7 @@ from subscribers.exporting import csv_chunks
 from subscribers.importing import ImportFileError, import_csv
 from subscribers.service import Suppressed
 from subscribers.signup import UnknownList, add_by_admin
+from tasks.subscribers import enqueue_confirmation
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 
@@ -77,12 +78,6 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _enqueue_confirmation(subscriber_id: int) -> None:
-    from tasks.subscribers import send_confirmation
-
-    send_confirmation.delay(subscriber_id)
-
-
 @router.post("", response_model=SubscriberOut, status_code=status.HTTP_201_CREATED)
 def add(body: SubscriberIn, request: Request, background: BackgroundTasks) -> Any:
     """Add a subscriber; unless `confirmed`, they get a confirmation email first."""
@@ -104,7 +99,7 @@ def add(body: SubscriberIn, request: Request, background: BackgroundTasks) -> An
     except Suppressed as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     if confirm_id is not None:
-        background.add_task(_enqueue_confirmation, confirm_id)
+        background.add_task(enqueue_confirmation, confirm_id)
     return out
 
 
