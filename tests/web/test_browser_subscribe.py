@@ -92,6 +92,10 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(server: Runtime) -
         outbox = server.settings.outbox_dir
         wait_for(lambda: len(messages(outbox)) == 1, timeout=20, what="the confirmation email")
         [mail] = messages(outbox)
+        html_part = mail.get_body(("html",))
+        assert html_part is not None
+        page.set_content(html_part.get_content())  # type: ignore[attr-defined]
+        page.screenshot(path=str(ARTIFACTS / "subscribe-2b-confirmation-email.png"), full_page=True)
         page.goto(link(mail, "/confirm/"))
         expect(page.get_by_role("heading", name="You're subscribed")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "subscribe-3-confirmed.png"), full_page=True)
