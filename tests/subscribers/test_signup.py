@@ -120,3 +120,21 @@ def test_a_name_cannot_smuggle_a_placeholder_into_emails(db: Database, site: Sit
         name = session.scalars(select(Subscriber.name)).one()
     assert name is not None and name.startswith("Eve [% ")
     assert "[%unsubscribe_url%]" not in name
+
+
+def test_concurrent_requests_for_one_new_address_make_one_person_and_one_confirmation(
+    db: Database, site: SiteConfig
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> int | None:
+        with db.session() as session:
+            outcome = request_subscription(session, site, "race@example.org", ["videos"], FORM)
+            return outcome.confirm_subscriber_id
+
+    with ThreadPoolExecutor(6) as pool:
+        due = [sid for sid in pool.map(attempt, range(12)) if sid is not None]
+    assert len(due) == 1
+    with db.session() as session:
+        assert len(session.scalars(select(Subscriber)).all()) == 1
+        assert len(session.scalars(select(Consent)).all()) == 12

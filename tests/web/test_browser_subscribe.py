@@ -78,6 +78,15 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(server: Runtime) -
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.goto(f"{base}/")
+        # Keyboard focus is visible: past the masthead link, Tab reaches the address field
+        # and it shows an outline.
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const el = document.activeElement;"
+            " return [el.id, getComputedStyle(el).outlineStyle]; }"
+        )
+        assert focused == ["email", "solid"]
         page.get_by_label("Email address").fill("Mira.Browser@example.org")
         page.get_by_label("Name").fill("Mira")
         page.get_by_label("Weekly digest").check()
