@@ -1,9 +1,9 @@
 """Subscribers: POST /subscribe under loopback load, and CSV import speed.
 
-The web server is a real uvicorn process on a loopback port (rate limit off
-with SUBSCRIBE_RATE_LIMIT=0, BENCH_WEB_WORKERS workers, default 2); the load
-comes from a separate process with httpx and a fixed number of requests in
-flight. With Redis reachable
+The web server is a real uvicorn process on a loopback port, with the rate
+limit off (SUBSCRIBE_RATE_LIMIT=0), one worker on SQLite and BENCH_WEB_WORKERS
+(default 2) on PostgreSQL; the load comes from a separate process with httpx
+and a fixed number of requests in flight. With Redis reachable
 (BENCH_REDIS_URL, default the test database 15) the server runs in production
 shape and confirmation emails are queued as tasks; the queue is emptied
 afterwards. Without Redis it runs embedded and the tasks run in the server.
@@ -46,8 +46,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SITE = PROJECT_ROOT / "site.example.toml"
 CONCURRENCY = 16
-# uvicorn worker processes: one per core, as a deployment would run it.
-WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+# uvicorn worker processes. SQLite has one writer, so one process (which queues
+# its writes on a lock) serves it best; PostgreSQL gets one per core.
+WEB_WORKERS = {
+    "sqlite": int(os.environ.get("BENCH_WEB_WORKERS_SQLITE", "1")),
+    "postgresql": int(os.environ.get("BENCH_WEB_WORKERS", "2")),
+}
 
 
 def run(quick: bool) -> list[Figure]:
@@ -118,7 +122,7 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
         }
         command = [
             sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(WEB_WORKERS), "--log-level", "warning",
+            "--port", str(port), "--workers", str(WEB_WORKERS[kind]), "--log-level", "warning",
             "--no-access-log",
         ]  # fmt: skip
         server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
@@ -136,7 +140,7 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
                 _empty_queue()
     mode = "queued to Redis" if with_redis else "embedded, tasks in-process"
     note = (
-        f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS} uvicorn workers, "
+        f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS[kind]} uvicorn workers, "
         f"{failures} failed, {mode}"
     )
     p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else 0.0
