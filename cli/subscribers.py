@@ -55,7 +55,11 @@ def add(
 @one_line_errors
 def import_file(
     file: Path = typer.Argument(
-        ..., help="CSV with a header row: email[,name,lists,country,timezone]"
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="CSV with a header row: email[,name,lists,country,timezone]",
     ),
     lists: list[str] = LIST_OPTION,
     confirmed: bool = typer.Option(

@@ -117,10 +117,6 @@ def import_csv(
     rows = _parse(stream, site, extra, reject, report)
     for chunk in _chunks(rows, chunk_rows):
         with db.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                # Address and hash indexes grow at random places: a bigger page cache
-                # (64 MB, this connection only) keeps them in memory during an import.
-                conn.exec_driver_sql("PRAGMA cache_size=-65536")
             _store_chunk(conn, chunk, confirmed, text_version, report, reject)
         if on_progress is not None:
             on_progress(report.rows)

@@ -89,3 +89,10 @@ def test_erase_removes_the_person_and_keeps_a_suppression(runtime: Runtime) -> N
         assert session.scalars(select(Subscriber)).first() is None
     refused = runner.invoke(app, ["subscribers", "add", "gone@example.org"])
     assert refused.exit_code == 1 and "suppressed" in refused.output
+
+
+def test_import_of_a_missing_file_is_one_clear_error(runtime: Runtime, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["subscribers", "import", str(tmp_path / "nope.csv")])
+    assert result.exit_code != 0
+    assert "does not exist" in result.output
+    assert "Traceback" not in result.output
