@@ -5,7 +5,10 @@ more in the driver and in SQLAlchemy than the database spends on the rows.
 Passing a chunk as one JSON array, expanded by the database itself
 (`json_each` on SQLite, `json_array_elements` on PostgreSQL), keeps an import
 at database speed on both. Inserts use ON CONFLICT DO NOTHING, so re-running a
-chunk changes nothing.
+chunk changes nothing. Lookups by hash are correlated subqueries rather than
+joins: PostgreSQL guesses 100 rows for a JSON function and, with a join, may
+choose to scan the whole subscribers table for every chunk; a correlated
+subquery is one index lookup per row whatever the table size.
 """
 
 from __future__ import annotations
@@ -72,8 +75,9 @@ def suppressed(conn: Connection, hashes: Sequence[str]) -> dict[str, str]:
     """email_hash -> reason for the hashes on the suppression list."""
     statement = _sql(
         conn,
-        "SELECT s.email_hash, s.reason FROM suppressions s "
-        "WHERE s.email_hash IN (SELECT {f0} FROM {rows})",
+        "SELECT x.h, x.r FROM (SELECT {f0} AS h, "
+        "(SELECT s.reason FROM suppressions s WHERE s.email_hash = {f0}) AS r "
+        "FROM {rows}) AS x WHERE x.r IS NOT NULL",
     )
     found = conn.execute(statement, {"rows": json.dumps([[h] for h in hashes])})
     return {ehash: reason for ehash, reason in found}
@@ -119,8 +123,9 @@ def add_memberships(
     statement = _sql(
         conn,
         "INSERT INTO subscriptions (subscriber_id, list_slug, created_at) "
-        "SELECT s.id, {f1}, {ts:now} FROM {rows} JOIN subscribers s ON s.email_hash = {f0} "
-        "WHERE true ON CONFLICT DO NOTHING",
+        "SELECT m.sid, m.slug, {ts:now} FROM (SELECT {f1} AS slug, "
+        "(SELECT s.id FROM subscribers s WHERE s.email_hash = {f0}) AS sid "
+        "FROM {rows}) AS m WHERE m.sid IS NOT NULL ON CONFLICT DO NOTHING",
         now=None,
     )
     conn.execute(statement, {"rows": json.dumps(pairs), "now": now})
@@ -166,7 +171,8 @@ def confirm_pending(conn: Connection, hashes: Sequence[str], *, now: dt.datetime
     statement = _sql(
         conn,
         "UPDATE subscribers SET status = 'confirmed', confirmed_at = :now "
-        "WHERE status = 'pending' AND email_hash IN (SELECT {f0} FROM {rows})",
+        "WHERE status = 'pending' AND id IN "
+        "(SELECT (SELECT s.id FROM subscribers s WHERE s.email_hash = {f0}) FROM {rows})",
         now=None,
     )
     conn.execute(statement, {"rows": json.dumps([[h] for h in hashes]), "now": now})
