@@ -17,6 +17,7 @@ from cli.campaign import campaign_app
 from cli.common import console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
 from cli.report import report_app
+from cli.subscribers import subscribers_app
 from config.settings import PROJECT_ROOT
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(posts_app, name="posts")
 app.add_typer(report_app, name="report")
+app.add_typer(subscribers_app, name="subscribers")
 
 
 @app.command()

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     soft_bounce_limit: int = Field(default=3, ge=1)
     reconcile_after_minutes: int = Field(default=30, ge=1)
     reconcile_action: Literal["resend", "hold"] = "resend"
+    # POST /subscribe attempts per client IP per minute; 0 turns the limit off (benchmarks).
+    subscribe_rate_limit: int = Field(default=10, ge=0)
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod

@@ -10,7 +10,10 @@ from config.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds", "tasks.events"])
+    app = Celery(
+        "broadsheet",
+        include=["tasks.sending", "tasks.feeds", "tasks.events", "tasks.subscribers"],
+    )
     common = {
         "task_serializer": "json",
         "accept_content": ["json"],

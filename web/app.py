@@ -25,13 +25,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": rt.db.engine.dialect.name}
 
-    from web import webhooks
+    from web import archive, public, tracking, webhooks
     from web.admin import admin_router
 
-    app.include_router(admin_router())
-    from web import archive, tracking
-
+    app.include_router(public.router)
     app.include_router(archive.router)
     app.include_router(tracking.router)
     app.include_router(webhooks.router)
+    app.include_router(admin_router())
     return app

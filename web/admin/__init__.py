@@ -30,9 +30,10 @@ def require_admin(
 
 
 def admin_router() -> APIRouter:
-    from web.admin import campaigns, reports
+    from web.admin import campaigns, reports, subscribers
 
     router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
     router.include_router(campaigns.router)
+    router.include_router(subscribers.router)
     router.include_router(reports.router)
     return router

@@ -36,9 +36,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 @router.get("", response_model=list[CampaignOut])
-def list_campaigns(
-    request: Request, limit: int = Query(50, ge=1, le=500)
-) -> list[CampaignOut]:
+def list_campaigns(request: Request, limit: int = Query(50, ge=1, le=500)) -> list[CampaignOut]:
     """Newest campaigns first, with delivery counts by state."""
     rt = _runtime(request)
     with rt.db.session() as session:

@@ -1,0 +1,236 @@
+"""Subscribers: POST /subscribe under loopback load, and CSV import speed.
+
+The web server is a real uvicorn process on a loopback port, with the rate
+limit off (SUBSCRIBE_RATE_LIMIT=0), one worker on SQLite and BENCH_WEB_WORKERS
+(default 2) on PostgreSQL; the load comes from a separate process with httpx
+and a fixed number of requests in flight. With Redis reachable
+(BENCH_REDIS_URL, default the test database 15) the server runs in production
+shape and confirmation emails are queued as tasks; the queue is emptied
+afterwards. Without Redis it runs embedded and the tasks run in the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+
+import httpx
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.common import Figure
+from config.settings import PROJECT_ROOT, load_settings
+from config.site import load_site
+from db.engine import Database
+from db.migrate import upgrade
+from subscribers.importing import import_csv
+
+SECTION = "subscribers"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+SITE = PROJECT_ROOT / "site.example.toml"
+CONCURRENCY = 16
+# uvicorn worker processes. SQLite has one writer, so one process (which queues
+# its writes on a lock) serves it best; PostgreSQL gets one per core.
+WEB_WORKERS = {
+    "sqlite": int(os.environ.get("BENCH_WEB_WORKERS_SQLITE", "1")),
+    "postgresql": int(os.environ.get("BENCH_WEB_WORKERS", "2")),
+}
+
+
+def run(quick: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    requests = 400 if quick else 4000
+    rows = 20_000 if quick else 100_000
+    for kind in ("sqlite", "postgresql"):
+        with _fresh(kind) as url:
+            figures.extend(_subscribe_load(kind, url, requests))
+        with _fresh(kind) as url:
+            figures.append(_import_speed(kind, url, rows))
+    return figures
+
+
+@contextmanager
+def _fresh(kind: str) -> Iterator[str]:
+    """An empty, migrated database of the given kind, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            _migrate(url)
+            yield url
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"broadsheet_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    database = Database.from_url(url)
+    upgrade(database.engine)
+    database.engine.dispose()
+
+
+def _redis_available() -> bool:
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+        return True
+    except redis.RedisError:
+        return False
+
+
+def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
+    with_redis = _redis_available()
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": REDIS_URL if with_redis else "",
+            "MAIL_BACKEND": "outbox",
+            "OUTBOX_DIR": str(Path(tmp) / "outbox"),
+            "SITE_CONFIG": str(SITE),
+            "BASE_URL": f"http://127.0.0.1:{port}",
+            "SUBSCRIBE_RATE_LIMIT": "0",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        command = [
+            sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(WEB_WORKERS[kind]), "--log-level", "warning",
+            "--no-access-log",
+        ]  # fmt: skip
+        server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(base)
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                latencies, elapsed, failures = pool.submit(
+                    _load, base, requests, CONCURRENCY
+                ).result()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            if with_redis:
+                _empty_queue()
+    mode = "queued to Redis" if with_redis else "embedded, tasks in-process"
+    note = (
+        f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS[kind]} uvicorn workers, "
+        f"{failures} failed, {mode}"
+    )
+    p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else 0.0
+    return [
+        Figure(SECTION, f"subscribe ({kind})", requests / elapsed, "req/s", 500, "min", note),
+        Figure(SECTION, f"subscribe p99 ({kind})", p99, "ms", 100, "max", note),
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_up(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the benchmark web server did not start")
+
+
+def _empty_queue() -> None:
+    """Drop the confirmation tasks the benchmark queued; nothing else in that database."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete("celery")
+    client.close()
+
+
+def _load(base: str, requests: int, concurrency: int) -> tuple[list[float], float, int]:
+    """Runs in its own process: `requests` sign-ups with `concurrency` in flight."""
+    return asyncio.run(_load_async(base, requests, concurrency))
+
+
+async def _load_async(base: str, requests: int, concurrency: int) -> tuple[list[float], float, int]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(requests):
+        queue.put_nowait(n)
+    run_id = uuid.uuid4().hex[:6]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        # Warm-up: first requests pay for imports and connection set-up.
+        for n in range(20):
+            await client.post("/subscribe", json={"email": f"warm{n}-{run_id}@example.org"})
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                n = queue.get_nowait()
+                body = {"email": f"bench{n}-{run_id}@example.org", "lists": ["videos"]}
+                started = time.perf_counter()
+                response = await client.post("/subscribe", json=body)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    failures += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed, failures
+
+
+def _import_speed(kind: str, url: str, rows: int) -> Figure:
+    site = load_site(SITE)
+    settings = load_settings(database_url=url, site_config=SITE)
+    database = Database.from_url(settings.database_url)
+    source = io.StringIO(
+        "email,name,lists,country\n"
+        + "".join(f"reader{n}@example.org,Reader {n},videos;weekly,GB\n" for n in range(rows))
+    )
+    started = time.perf_counter()
+    report = import_csv(database, site, source)
+    elapsed = time.perf_counter() - started
+    database.engine.dispose()
+    if report.added != rows:
+        raise RuntimeError(f"import added {report.added} of {rows} rows")
+    return Figure(
+        SECTION,
+        f"CSV import ({kind})",
+        rows / elapsed,
+        "rows/s",
+        20_000,
+        "min",
+        f"{rows:,} rows, chunks of 2,000",
+    )

@@ -1,0 +1,245 @@
+"""Sign-up through the public form or JSON: double opt-in without revealing who is on the list.
+
+Every request gets the same answer. What differs between a new, a pending, a
+confirmed and a suppressed address is only whether a confirmation email is
+due, and that email is sent after the response (by the caller, as a task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from config.site import SiteConfig
+from db.models import (
+    Consent,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    Suppression,
+    UTCDateTime,
+    utcnow,
+)
+from subscribers.addresses import email_hash, normalize_email
+from subscribers.preferences import clean_name
+from subscribers.service import ConsentInfo, add_subscriber, is_suppressed
+
+# A pending address gets at most one confirmation email per this many minutes,
+# so the form cannot be used to flood someone's inbox.
+RESEND_AFTER = dt.timedelta(minutes=10)
+
+
+class UnknownList(ValueError):
+    """A list slug that the site file does not define."""
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """For the caller only: whom to send a confirmation to (never shown to the visitor)."""
+
+    confirm_subscriber_id: int | None
+
+
+def chosen_lists(site: SiteConfig, requested: Iterable[str]) -> list[str]:
+    """The requested slugs in site order, or the site's defaults when none are given."""
+    wanted = {slug.strip() for slug in requested if slug.strip()}
+    unknown = sorted(wanted - set(site.list_slugs()))
+    if unknown:
+        raise UnknownList(f"unknown list(s): {', '.join(unknown)}")
+    if not wanted:
+        return site.default_lists()
+    return [slug for slug in site.list_slugs() if slug in wanted]
+
+
+def request_subscription(
+    session: Session,
+    site: SiteConfig,
+    raw_email: str,
+    lists: Iterable[str],
+    consent: ConsentInfo,
+    *,
+    name: str | None = None,
+    now: dt.datetime | None = None,
+) -> SignupOutcome:
+    """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only.
+
+    Written with Core statements, not the ORM unit of work: this is the hot path
+    of the public form (a new address costs four statements and a commit).
+    """
+    email = normalize_email(raw_email)
+    slugs = chosen_lists(site, lists)
+    now = now or utcnow()
+    ehash = email_hash(email)
+    statements = _statements(session.get_bind().dialect.name)
+    if session.scalar(statements.suppressed, {"ehash": ehash}):
+        # Unsubscribed, bounced, complained or erased: never mailed again.
+        return SignupOutcome(None)
+    new_id = session.scalar(
+        statements.new_subscriber,
+        {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
+    )
+    if new_id is not None:
+        _add_lists(session, new_id, slugs, now)
+        _add_consent(session, new_id, slugs, consent, now)
+        return SignupOutcome(new_id)
+    subscriber_id, status = session.execute(
+        select(Subscriber.id, Subscriber.status).where(Subscriber.email == email)
+    ).one()
+    if status is not SubscriberStatus.pending:
+        # Already confirmed (or gone): nothing to do, and nothing that tells the visitor so.
+        return SignupOutcome(None)
+    have = set(
+        session.scalars(
+            select(Subscription.list_slug).where(Subscription.subscriber_id == subscriber_id)
+        )
+    )
+    _add_lists(session, subscriber_id, [s for s in slugs if s not in have], now)
+    _add_consent(session, subscriber_id, slugs, consent, now)
+    due = _claim_confirmation(session, subscriber_id, now)
+    return SignupOutcome(subscriber_id if due else None)
+
+
+def _add_lists(session: Session, subscriber_id: int, slugs: list[str], now: dt.datetime) -> None:
+    if slugs:
+        session.execute(
+            _insert_or_nothing(session.get_bind().dialect.name, Subscription),
+            [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in slugs],
+        )
+
+
+def _add_consent(
+    session: Session,
+    subscriber_id: int,
+    slugs: list[str],
+    consent: ConsentInfo,
+    now: dt.datetime,
+) -> None:
+    session.execute(
+        insert(Consent).values(
+            subscriber_id=subscriber_id,
+            created_at=now,
+            source=consent.source,
+            ip=consent.ip,
+            user_agent=consent.user_agent,
+            consent_text_version=consent.text_version,
+            lists=slugs,
+        )
+    )
+
+
+def _insert_or_nothing(dialect: str, model: type[Any]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING: two requests for one new address never collide."""
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    return sqlite.insert(model).on_conflict_do_nothing()
+
+
+@dataclass(frozen=True)
+class _Statements:
+    suppressed: Any
+    new_subscriber: Any
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    """Built once per dialect: constructing statements costs more than running them here."""
+    return _Statements(
+        suppressed=select(Suppression.reason).where(Suppression.email_hash == bindparam("ehash")),
+        new_subscriber=_insert_or_nothing(dialect, Subscriber)
+        .values(
+            email=bindparam("email"),
+            email_hash=bindparam("ehash"),
+            name=bindparam("name"),
+            status=SubscriberStatus.pending,
+            cadence="instant",
+            created_at=bindparam("now", type_=UTCDateTime()),
+            confirmation_sent_at=bindparam("now", type_=UTCDateTime()),
+            soft_bounces=0,
+        )
+        .returning(Subscriber.id),
+    )
+
+
+def _claim_confirmation(session: Session, subscriber_id: int, now: dt.datetime) -> bool:
+    """One UPDATE decides whether a confirmation is due, so concurrent requests send one."""
+    result = session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber_id,
+            or_(
+                Subscriber.confirmation_sent_at.is_(None),
+                Subscriber.confirmation_sent_at <= now - RESEND_AFTER,
+            ),
+        )
+        .values(confirmation_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    state: str  # "confirmed", "already", "gone"
+    subscriber_id: int | None = None
+
+
+def confirm(session: Session, subscriber_id: int, hash_prefix: str) -> ConfirmOutcome:
+    """Confirm the pending subscriber the link was made for; idempotent."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    # The hash check makes a link for an erased person useless if the id is ever reused.
+    if (
+        subscriber is None
+        or not hash_prefix
+        or not subscriber.email_hash.startswith(hash_prefix)
+        or is_suppressed(session, subscriber.email)
+    ):
+        return ConfirmOutcome("gone")
+    if subscriber.status is SubscriberStatus.confirmed:
+        return ConfirmOutcome("already", subscriber.id)
+    if subscriber.status is not SubscriberStatus.pending:
+        return ConfirmOutcome("gone")
+    now = utcnow()
+    subscriber.status = SubscriberStatus.confirmed
+    subscriber.confirmed_at = now
+    session.execute(
+        update(Consent)
+        .where(Consent.subscriber_id == subscriber.id, Consent.confirmed_at.is_(None))
+        .values(confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return ConfirmOutcome("confirmed", subscriber.id)
+
+
+def add_by_admin(
+    session: Session,
+    site: SiteConfig,
+    raw_email: str,
+    lists: Iterable[str],
+    *,
+    source: str,
+    confirmed: bool = False,
+    name: str | None = None,
+) -> tuple[Subscriber, int | None]:
+    """An admin adds someone (CLI or API): returns the subscriber and whom to send a
+    confirmation to, if anyone. Suppressed addresses raise `Suppressed`.
+
+    Without `confirmed` the person still has to confirm by email (double opt-in).
+    """
+    slugs = chosen_lists(site, lists)
+    consent = ConsentInfo(source=source, text_version=site.newsletter.consent_text_version)
+    subscriber = add_subscriber(
+        session, raw_email, slugs, consent, confirmed=confirmed, name=clean_name(name)
+    )
+    if subscriber.status is not SubscriberStatus.pending:
+        return subscriber, None
+    due = _claim_confirmation(session, subscriber.id, utcnow())
+    session.refresh(subscriber)
+    return subscriber, subscriber.id if due else None

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from config.runtime import Runtime
+from db.models import Consent, Subscriber, SubscriberStatus, Subscription, Suppression
+from subscribers.addresses import email_hash
+from subscribers.links import confirm_token
+from subscribers.service import ConsentInfo, add_subscriber
+from subscribers.tokens import Purpose, make_token
+from tests.support.mail import link, messages
+from web.app import create_app
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime), headers={"User-Agent": "TestAgent/1.0"}) as test_client:
+        yield test_client
+
+
+def _confirmed(runtime: Runtime, email: str = "reader@example.org") -> int:
+    with runtime.db.session() as session:
+        person = add_subscriber(session, email, ["videos"], ConsentInfo("api", "1"), confirmed=True)
+        return person.id
+
+
+def _status(runtime: Runtime, subscriber_id: int) -> SubscriberStatus:
+    with runtime.db.session() as session:
+        person = session.get(Subscriber, subscriber_id)
+        assert person is not None
+        return person.status
+
+
+def test_the_subscribe_page_offers_every_list(client: TestClient, runtime: Runtime) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    for mailing_list in runtime.site.lists:
+        assert f'value="{mailing_list.slug}"' in page.text
+        assert mailing_list.name in page.text
+    assert '<label class="field" for="email">' in page.text
+
+
+def test_subscribing_with_the_form_sends_a_confirmation_that_confirms(
+    client: TestClient, runtime: Runtime
+) -> None:
+    answer = client.post(
+        "/subscribe", data={"email": "Lena@Example.org", "lists": ["articles", "weekly"]}
+    )
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    [mail] = messages(runtime.settings.outbox_dir)
+    assert mail["To"].addresses[0].addr_spec == "lena@example.org"
+    confirm_url = link(mail, "/confirm/")
+    with runtime.db.session() as session:
+        person = session.scalars(select(Subscriber)).one()
+        assert person.status is SubscriberStatus.pending
+        consent = session.scalars(select(Consent)).one()
+        assert consent.source == "form" and consent.user_agent == "TestAgent/1.0"
+        assert consent.ip == "testclient"
+        assert consent.consent_text_version == runtime.site.newsletter.consent_text_version
+    page = client.get(confirm_url)
+    assert page.status_code == 200 and "subscribed" in page.text
+    with runtime.db.session() as session:
+        person = session.scalars(select(Subscriber)).one()
+        assert person.status is SubscriberStatus.confirmed
+        assert session.scalars(select(Consent.confirmed_at)).one() is not None
+        assert sorted(session.scalars(select(Subscription.list_slug))) == ["articles", "weekly"]
+
+
+def test_the_answer_never_reveals_whether_an_address_is_known(
+    client: TestClient, runtime: Runtime
+) -> None:
+    _confirmed(runtime, "known@example.org")
+    with runtime.db.session() as session:
+        session.add(Suppression(email_hash=email_hash("left@example.org"), reason="unsubscribed"))
+    answers = [
+        client.post("/subscribe", data={"email": address, "lists": ["videos"]})
+        for address in ("known@example.org", "left@example.org", "new@example.org")
+    ]
+    assert len({(a.status_code, a.text) for a in answers}) == 1
+    json_answers = [
+        client.post("/subscribe", json={"email": address})
+        for address in ("known@example.org", "left@example.org", "other@example.org")
+    ]
+    assert len({(a.status_code, a.text) for a in json_answers}) == 1
+    # Only the new addresses were written to.
+    sent_to = {m["To"].addresses[0].addr_spec for m in messages(runtime.settings.outbox_dir)}
+    assert sent_to == {"new@example.org", "other@example.org"}
+
+
+def test_a_bad_address_gets_one_clear_error(client: TestClient) -> None:
+    page = client.post("/subscribe", data={"email": "not-an-address", "lists": ["videos"]})
+    assert page.status_code == 400
+    assert "@-sign" in page.text and 'value="not-an-address"' in page.text
+    answer = client.post("/subscribe", json={"email": "x@", "lists": ["videos"]})
+    assert answer.status_code == 400 and answer.json()["error"]
+    assert client.post("/subscribe", json=["not", "an", "object"]).status_code == 400
+    assert (
+        client.post("/subscribe", json={"email": "a@example.org", "lists": "x"}).status_code == 400
+    )
+
+
+def test_a_second_request_does_not_send_a_second_confirmation_at_once(
+    client: TestClient, runtime: Runtime
+) -> None:
+    for _ in range(3):
+        assert client.post("/subscribe", json={"email": "once@example.org"}).status_code == 200
+    assert len(messages(runtime.settings.outbox_dir)) == 1
+
+
+def test_a_forged_or_wrong_purpose_confirm_link_is_refused(
+    client: TestClient, runtime: Runtime
+) -> None:
+    forged = confirm_token("not-our-secret-key-0123456789abcdef", 1, "ab" * 32)
+    assert client.get(f"/confirm/{forged}").status_code == 400
+    wrong = make_token(runtime.settings.secret_key, Purpose.unsubscribe, [1, None])
+    assert client.get(f"/confirm/{wrong}").status_code == 400
+
+
+def test_a_confirm_link_for_someone_erased_no_longer_works(
+    client: TestClient, runtime: Runtime
+) -> None:
+    token = confirm_token(runtime.settings.secret_key, 999, "ab" * 32)
+    page = client.get(f"/confirm/{token}")
+    assert page.status_code == 404
+
+
+def test_get_does_not_unsubscribe(client: TestClient, runtime: Runtime) -> None:
+    sid = _confirmed(runtime)
+    url = runtime.links.unsubscribe_url(sid, None)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert re.search(r'<form method="post" action="/unsubscribe/[^"]+">', page.text)
+    assert _status(runtime, sid) is SubscriberStatus.confirmed
+
+
+def test_one_click_post_unsubscribes_and_suppresses(client: TestClient, runtime: Runtime) -> None:
+    sid = _confirmed(runtime)
+    url = runtime.links.unsubscribe_url(sid, 12)
+    # What a mail client sends for RFC 8058: no cookies, no CSRF token, just this body.
+    answer = client.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    assert _status(runtime, sid) is SubscriberStatus.unsubscribed
+    with runtime.db.session() as session:
+        assert session.get(Suppression, email_hash("reader@example.org")) is not None
+    again = client.post(url, content=b"List-Unsubscribe=One-Click")
+    assert again.status_code == 200
+
+
+def test_a_forged_unsubscribe_link_changes_nothing(client: TestClient, runtime: Runtime) -> None:
+    sid = _confirmed(runtime)
+    forged = make_token("not-our-secret-key-0123456789abcdef", Purpose.unsubscribe, [sid, None])
+    assert client.post(f"/unsubscribe/{forged}").status_code == 400
+    assert client.get(f"/unsubscribe/{forged}").status_code == 400
+    assert _status(runtime, sid) is SubscriberStatus.confirmed
+
+
+def test_preferences_can_be_changed(client: TestClient, runtime: Runtime) -> None:
+    sid = _confirmed(runtime)
+    url = runtime.links.preferences_url(sid)
+    page = client.get(url)
+    assert page.status_code == 200 and "reader@example.org" in page.text
+    saved = client.post(
+        url,
+        data={
+            "lists": ["weekly"],
+            "cadence": "weekly",
+            "timezone": "Asia/Tokyo",
+            "country": "jp",
+            "name": "Rei",
+        },
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text
+    with runtime.db.session() as session:
+        person = session.get(Subscriber, sid)
+        assert person is not None
+        assert (person.cadence, person.timezone, person.country, person.name) == (
+            "weekly",
+            "Asia/Tokyo",
+            "JP",
+            "Rei",
+        )
+        assert list(session.scalars(select(Subscription.list_slug))) == ["weekly"]
+
+
+def test_bad_preferences_are_shown_and_nothing_is_saved(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sid = _confirmed(runtime)
+    url = runtime.links.preferences_url(sid)
+    page = client.post(url, data={"cadence": "hourly", "timezone": "Nowhere/Land", "country": "1"})
+    assert page.status_code == 400
+    assert "unknown time zone" in page.text and "two-letter" in page.text
+    with runtime.db.session() as session:
+        person = session.get(Subscriber, sid)
+        assert person is not None and person.cadence == "instant" and person.timezone is None
+
+
+def test_the_preferences_page_can_unsubscribe_from_everything(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sid = _confirmed(runtime)
+    page = client.get(runtime.links.preferences_url(sid))
+    action = re.search(r'<form method="post" action="([^"]*/unsubscribe/[^"]+)">', page.text)
+    assert action
+    assert client.post(action.group(1), data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert _status(runtime, sid) is SubscriberStatus.unsubscribed
+    assert client.get(runtime.links.preferences_url(sid)).status_code == 404
+
+
+def test_a_preferences_token_cannot_unsubscribe(client: TestClient, runtime: Runtime) -> None:
+    sid = _confirmed(runtime)
+    token = runtime.links.preferences_url(sid).rsplit("/", 1)[1]
+    assert client.post(f"/unsubscribe/{token}").status_code == 400
+    assert _status(runtime, sid) is SubscriberStatus.confirmed
+
+
+def test_too_many_sign_ups_from_one_address_get_a_clear_429(
+    client: TestClient, runtime: Runtime
+) -> None:
+    limit = runtime.settings.subscribe_rate_limit
+    for n in range(limit):
+        assert client.post("/subscribe", json={"email": f"r{n}@example.org"}).status_code == 200
+    refused = client.post("/subscribe", json={"email": "one-more@example.org"})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "Too many" in refused.json()["error"]
+    page = client.post("/subscribe", data={"email": "form@example.org"})
+    assert page.status_code == 429 and "Slow down" in page.text
+
+
+def test_the_rate_limit_uses_redis_when_configured(runtime: Runtime, redis_url: str) -> None:
+    settings = runtime.settings.model_copy(
+        update={"redis_url": redis_url, "subscribe_rate_limit": 2}
+    )
+    shared = Runtime(settings)
+    shared.__dict__["db"] = runtime.db
+    # Two apps stand for two web processes: the count is shared through Redis.
+    first, second = TestClient(create_app(shared)), TestClient(create_app(shared))
+    assert first.post("/subscribe", json={"email": "a@example.org"}).status_code == 200
+    assert second.post("/subscribe", json={"email": "b@example.org"}).status_code == 200
+    assert first.post("/subscribe", json={"email": "c@example.org"}).status_code == 429
+    assert second.post("/subscribe", json={"email": "d@example.org"}).status_code == 429
+
+
+def test_the_rate_limit_can_be_turned_off(runtime: Runtime) -> None:
+    settings = runtime.settings.model_copy(update={"subscribe_rate_limit": 0})
+    unlimited = Runtime(settings)
+    unlimited.__dict__["db"] = runtime.db
+    client = TestClient(create_app(unlimited))
+    codes = {
+        client.post("/subscribe", json={"email": f"u{n}@example.org"}).status_code
+        for n in range(15)
+    }
+    assert codes == {200}
