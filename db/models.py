@@ -37,6 +37,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# The largest id either database can store; HTTP routes bound id parameters by it.
+MAX_ID = 2**63 - 1
+
 # BIGINT on PostgreSQL, but INTEGER on SQLite so that ids stay rowid aliases.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

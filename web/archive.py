@@ -13,12 +13,12 @@ from campaigns.preview import archive_edition
 from campaigns.templating import render
 from campaigns.variants import DEFAULT
 from config.runtime import Runtime
-from db.models import Campaign, CampaignStatus, Edition
+from db.models import MAX_ID, Campaign, CampaignStatus, Edition
 
 router = APIRouter(tags=["public"])
 
 # Ids are 64-bit in the database; a larger number is simply not a campaign.
-CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CampaignId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 PAGE_SIZE = 100
 

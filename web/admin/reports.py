@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from config.runtime import Runtime
+from db.models import MAX_ID
 from feedback.plot import timeline_png
 from feedback.reports import NotFound, campaign_report, campaign_timeline, sponsor_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 # Ids are 64-bit in the database: a larger number is a validation error, not a 500.
-CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CampaignId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _runtime(request: Request) -> Runtime:

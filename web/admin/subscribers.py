@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from config.runtime import Runtime
-from db.models import SubscriberStatus
+from db.models import MAX_ID, SubscriberStatus
 from subscribers import queries
 from subscribers.addresses import InvalidEmail
 from subscribers.erasure import erase
@@ -106,7 +106,9 @@ def add(body: SubscriberIn, request: Request, background: BackgroundTasks) -> An
 @router.get("", response_model=list[SubscriberOut])
 def list_subscribers(
     request: Request,
-    after: int = Query(0, ge=0, description="Return subscribers with a larger id (paging)."),
+    after: int = Query(
+        0, ge=0, le=MAX_ID, description="Return subscribers with a larger id (paging)."
+    ),
     limit: int = Query(100, ge=1, le=1000),
     status_: SubscriberStatus | None = Query(None, alias="status"),
     list_slug: str | None = Query(None, alias="list"),
