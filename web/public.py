@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from campaigns.templating import TEMPLATES_DIR
 from config.runtime import Runtime
 from db.models import Subscriber, SubscriberStatus
+from feedback import hooks
 from subscribers import preferences as prefs
 from subscribers.addresses import InvalidEmail
 from subscribers.links import (
@@ -31,6 +32,7 @@ from subscribers.service import ConsentInfo
 from subscribers.signup import UnknownList, confirm, request_subscription
 from subscribers.tokens import InvalidToken
 from subscribers.unsubscribe import unsubscribe
+from tasks.events import enqueue_hooks
 from tasks.subscribers import enqueue_confirmation
 
 router = APIRouter(tags=["public"], include_in_schema=False)
@@ -179,8 +181,13 @@ def confirm_page(request: Request, token: str) -> HTMLResponse:
         subscriber_id, hash_prefix = read_confirm_token(rt.settings.secret_key, token)
     except InvalidToken as exc:
         return _bad_link(request, exc)
+    calls: list[hooks.HookCall] = []
     with rt.db.session() as session:
         outcome = confirm(session, subscriber_id, hash_prefix)
+        person = session.get(Subscriber, subscriber_id) if outcome.state == "confirmed" else None
+        if person is not None:
+            calls = hooks.calls_for(rt.site, "subscribe", hooks.subscriber_data(person))
+    enqueue_hooks(calls)  # after the commit: a hook never announces a rolled-back change
     if outcome.state == "gone":
         return _message(
             request,
@@ -326,5 +333,7 @@ def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
     except InvalidToken as exc:
         return _bad_link(request, exc)
     with rt.db.session() as session:
-        unsubscribe(session, subscriber_id)
+        changed = unsubscribe(session, subscriber_id)
+        calls = hooks.unsubscribe_calls(session, rt.site, [subscriber_id]) if changed else []
+    enqueue_hooks(calls)
     return _page(request, "unsubscribed", {})
