@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     admin_token: str = Field(default=DEV_ADMIN_TOKEN, repr=False)
     base_url: str | None = None
     site_config: Path = Path("site.toml")
+    # Messages per second across every worker (a token bucket in Redis); 0 = no limit.
+    send_rate_per_second: float = Field(default=0, ge=0)
+    # A campaign pauses itself after this many failed batches in a row; 0 = never.
+    pause_after_failures: int = Field(default=5, ge=0)
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod

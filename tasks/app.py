@@ -10,7 +10,7 @@ from config.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds"])
+    app = Celery("broadsheet", include=["tasks.sending", "tasks.feeds", "tasks.schedules"])
     common = {
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -47,6 +47,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
     """Periodic work. Each task itself decides what is due, so ticks can be frequent."""
     return {
         "poll-due-feeds": {"task": "tasks.feeds.poll_due_feeds", "schedule": timedelta(minutes=1)},
+        "run-schedules": {
+            "task": "tasks.schedules.run_schedules",
+            "schedule": timedelta(minutes=1),
+        },
+        "sweep-sending": {"task": "tasks.sending.sweep", "schedule": timedelta(minutes=1)},
     }
 
 
