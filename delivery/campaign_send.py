@@ -504,3 +504,42 @@ def _campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Camp
     if campaign is None:
         raise CampaignError(f"no campaign with id {campaign_id}")
     return campaign
+
+
+def send_test(
+    db: Database, site: SiteConfig, sender: MailSender, links: LinkMaker, campaign_id: int, to: str
+) -> BatchReceipt:
+    """One copy of the campaign to `to`, rendered fresh and marked [TEST]; no ledger row.
+
+    Links are signed for the subscriber with that address when there is one
+    (so the admin can try them), else for nobody (id 0, which no page accepts).
+    """
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id)
+        variants = render_variants(session, site, campaign)
+        edition = next(iter(variants.values()))
+        subscriber = session.scalar(select(Subscriber).where(Subscriber.email == to.lower()))
+    active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
+    recipient = campaign_recipient(
+        links,
+        email=to,
+        name=subscriber.name if subscriber else None,
+        country=subscriber.country if subscriber else None,
+        subscriber_id=subscriber.id if subscriber else 0,
+        campaign_id=campaign_id,
+        delivery_id=0,
+        sponsor_name=edition.sponsor_name,
+        disclaimers=[active[x] for x in edition.disclaimers if x in active],
+    )
+    n = site.newsletter
+    envelope = Envelope(
+        subject=f"[TEST] {edition.subject}",
+        html=edition.html,
+        text=edition.text,
+        from_email=str(n.from_email),
+        from_name=n.from_name or n.name,
+        reply_to=str(n.reply_to) if n.reply_to else None,
+        categories=("test",),
+        custom_args={"campaign_id": str(campaign_id), "test": "1"},
+    )
+    return sender.send_batch(envelope, [recipient])
