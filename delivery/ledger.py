@@ -48,7 +48,7 @@ def audience_after(
         .order_by(Subscriber.id)
         .limit(limit)
     )
-    return session.execute(query).tuples().all()
+    return [(sub_id, ehash, tz) for sub_id, ehash, tz in session.execute(query)]
 
 
 def queue_next_batch(
