@@ -106,7 +106,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def envelope() -> Envelope:
     return Envelope(
         subject=f"Hello {placeholder('first')}",
-        html=f"<p>Hi {placeholder('first')}</p><a href='{placeholder('unsubscribe_url')}'>Leave</a>",
+        html=f"<p>Hi {placeholder('first')}</p>"
+        f"<a href='{placeholder('unsubscribe_url')}'>Leave</a>",
         text=f"Hi {placeholder('first')}\nLeave: {placeholder('unsubscribe_url')}\n",
         from_email="letters@steady-ground.example",
         from_name="Steady Ground",

@@ -119,7 +119,7 @@ def test_refusals_are_never_retried(
 
 def test_a_wrong_key_is_permanent(fake: FakeSendGrid) -> None:
     sender = SendGridSender("SG.wrong", fake.url)
-    with pytest.raises(PermanentSendError, match="401.*authorization grant"):
+    with pytest.raises(PermanentSendError, match=r"401.*authorization grant"):
         sender.send_batch(envelope(), [recipient(1)])
 
 
