@@ -404,7 +404,14 @@ def cancel(db: Database, campaign_id: int, reason: str = "cancelled by an admin"
         campaign.status = CampaignStatus.cancelled
         campaign.status_reason = reason
         campaign.finished_at = utcnow()
-        return ledger.skip_queued(session, campaign_id, "campaign cancelled")
+    # Committed first: from here no batch claims, so the queued rows only shrink.
+    skipped = 0
+    while True:
+        with db.session() as session:
+            n = ledger.skip_queued(session, campaign_id, "campaign cancelled")
+        if not n:
+            return skipped
+        skipped += n
 
 
 # -- the sweeper: what the per-minute task finds to do ------------------------------

@@ -257,10 +257,25 @@ def dispatch_due(
 
 
 def skip_queued(session: Session, campaign_id: int, reason: str) -> int:
-    """Queued rows of a cancelled campaign will never be sent: they become `skipped`."""
+    """Skip up to 1000 queued rows of a cancelled campaign, lowest ids first; returns how many.
+
+    Rows are chosen and updated by id so that the locks are taken in the same
+    order as a worker's claim (also by id): a cancel racing a claim on
+    PostgreSQL waits instead of deadlocking.
+    """
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.queued)
+            .order_by(Delivery.id)
+            .limit(MAX_BATCH)
+        )
+    )
+    if not ids:
+        return 0
     result = session.execute(
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.queued)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.queued)
         .values(status=DeliveryStatus.skipped, error=reason, not_before=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
