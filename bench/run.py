@@ -19,7 +19,7 @@ from rich.table import Table
 
 from bench.common import Figure
 
-SECTIONS: list[str] = []  # module names under bench/, in the order they run
+SECTIONS: list[str] = ["campaign"]  # module names under bench/, in the order they run
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
