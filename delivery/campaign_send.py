@@ -122,6 +122,15 @@ class _Group:
     delivery_ids: list[int]
     recipients: list[Recipient]
 
+    @property
+    def edition_columns(self) -> dict[str, object]:
+        """What the ledger keeps about the copy sent (for reports), written with the outcome."""
+        return {
+            "edition_variant": self.edition.variant,
+            "sponsor_name": self.edition.sponsor_name,
+            "disclaimers": self.edition.disclaimers,
+        }
+
 
 def send_batch(
     db: Database,
@@ -173,8 +182,17 @@ def _prepare(
     }
     if not editions:
         raise CampaignError(f"campaign {campaign.id} has no edition")
+    # Plain columns, not ORM entities: a thousand Subscriber objects cost more than the query.
     rows = session.execute(
-        select(Delivery.id, Subscriber, Suppression.email_hash)
+        select(
+            Delivery.id,
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.name,
+            Subscriber.country,
+            Subscriber.status,
+            Suppression.email_hash,
+        )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
         .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
         .where(Delivery.id.in_(owned))
@@ -182,43 +200,33 @@ def _prepare(
     # Suppression and consent are checked again at send time: they may have
     # changed since the row was queued.
     live = [
-        (delivery_id, subscriber)
-        for delivery_id, subscriber, suppressed in rows
-        if subscriber is not None
-        and not suppressed
-        and subscriber.status is SubscriberStatus.confirmed
+        row
+        for row in rows
+        if row.id_1 is not None
+        and row.email_hash is None
+        and row.status is SubscriberStatus.confirmed
     ]
-    live_ids = {delivery_id for delivery_id, _ in live}
-    skipped = [delivery_id for delivery_id, _, _ in rows if delivery_id not in live_ids]
+    live_ids = {row.id for row in live}
+    skipped = [row.id for row in rows if row.id not in live_ids]
     ledger.mark(session, skipped, DeliveryStatus.skipped, error="suppressed or not confirmed")
-    chosen = assign_variants(session, site, campaign, [s.id for _, s in live], list(editions))
+    chosen = assign_variants(session, site, campaign, [row.id_1 for row in live], list(editions))
     active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
     groups: dict[str, _Group] = {}
-    for delivery_id, subscriber in live:
-        edition = editions[chosen[subscriber.id]]
+    for row in live:
+        edition = editions[chosen[row.id_1]]
         group = groups.setdefault(edition.variant, _Group(edition, [], []))
-        group.delivery_ids.append(delivery_id)
+        group.delivery_ids.append(row.id)
         group.recipients.append(
             campaign_recipient(
                 links,
-                email=subscriber.email,
-                name=subscriber.name,
-                country=subscriber.country,
-                subscriber_id=subscriber.id,
+                email=row.email,
+                name=row.name,
+                country=row.country,
+                subscriber_id=row.id_1,
                 campaign_id=campaign.id,
-                delivery_id=delivery_id,
+                delivery_id=row.id,
                 sponsor_name=edition.sponsor_name,
                 disclaimers=[active[x] for x in edition.disclaimers if x in active],
-            )
-        )
-    for group in groups.values():
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(group.delivery_ids))
-            .values(
-                edition_variant=group.edition.variant,
-                sponsor_name=group.edition.sponsor_name,
-                disclaimers=group.edition.disclaimers,
             )
         )
     return groups, skipped
@@ -234,11 +242,23 @@ def _deliver(db: Database, sender: MailSender, envelope: Envelope, group: _Group
         raise
     except PermanentSendError as exc:
         with db.session() as session:
-            ledger.mark(session, ids, DeliveryStatus.failed, error=str(exc)[:2000])
+            ledger.mark(
+                session,
+                ids,
+                DeliveryStatus.failed,
+                error=str(exc)[:2000],
+                columns=group.edition_columns,
+            )
         return BatchOutcome(failed=len(ids), error=str(exc))
     except UncertainSendError as exc:
         with db.session() as session:
-            ledger.mark(session, ids, DeliveryStatus.uncertain, error=str(exc)[:2000])
+            ledger.mark(
+                session,
+                ids,
+                DeliveryStatus.uncertain,
+                error=str(exc)[:2000],
+                columns=group.edition_columns,
+            )
         return BatchOutcome(uncertain=len(ids), error=str(exc))
     return _record_receipt(db, group, receipt)
 
@@ -248,13 +268,27 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
     exceptions = {*receipt.failed, *receipt.uncertain, *receipt.not_sent}
     sent = [d for email, d in by_email.items() if email not in exceptions]
     with db.session() as session:
+        extra = group.edition_columns
         ledger.mark(
-            session, sent, DeliveryStatus.sent, message_id=receipt.message_id, sent_at=utcnow()
+            session,
+            sent,
+            DeliveryStatus.sent,
+            message_id=receipt.message_id,
+            sent_at=utcnow(),
+            columns=extra,
         )
         for email, error in receipt.failed.items():
-            ledger.mark(session, [by_email[email]], DeliveryStatus.failed, error=error[:2000])
+            ledger.mark(
+                session, [by_email[email]], DeliveryStatus.failed, error=error[:2000], columns=extra
+            )
         for email, error in receipt.uncertain.items():
-            ledger.mark(session, [by_email[email]], DeliveryStatus.uncertain, error=error[:2000])
+            ledger.mark(
+                session,
+                [by_email[email]],
+                DeliveryStatus.uncertain,
+                error=error[:2000],
+                columns=extra,
+            )
         ledger.release(session, [by_email[e] for e in receipt.not_sent])
     outcome = BatchOutcome(
         sent=len(sent),

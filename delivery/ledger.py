@@ -92,7 +92,7 @@ def queue_next_batch(
                 "clicked": False,
             }
         )
-    session.execute(_insert_ignoring_duplicates(session, rows))
+    _insert_ignoring_duplicates(session, rows)
     first, last = audience[0][0], audience[-1][0]
     campaign.fanout_cursor = last
     session.flush()
@@ -148,13 +148,16 @@ class _ZoneCache:
         return self._zones[name]
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> None:
+    # One statement executed with many parameter sets: SQLAlchemy batches it
+    # ("insertmanyvalues") without compiling a 10,000-parameter VALUES clause.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(Delivery).values(rows).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(Delivery).values(rows).on_conflict_do_nothing()
-    return insert(Delivery).values(rows)
+        session.execute(postgresql.insert(Delivery).on_conflict_do_nothing(), rows)
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(Delivery).on_conflict_do_nothing(), rows)
+    else:
+        session.execute(insert(Delivery), rows)
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
@@ -194,10 +197,12 @@ def mark(
     error: str | None = None,
     message_id: str | None = None,
     sent_at: dt.datetime | None = None,
+    columns: dict[str, object] | None = None,
 ) -> None:
+    """Record an outcome; `columns` adds other Delivery columns (e.g. the edition variant)."""
     if not delivery_ids:
         return
-    values: dict[str, object] = {"status": status, "error": error}
+    values: dict[str, object] = {"status": status, "error": error, **(columns or {})}
     if message_id is not None:
         values["provider_message_id"] = message_id
     if sent_at is not None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from itsdangerous import URLSafeTimedSerializer
 
 from campaigns.disclaimers import crisis_line_for
 from campaigns.render import crisis_key
 from config.site import Disclaimer
 from delivery.message import Recipient
-from subscribers.tokens import Purpose, make_token
+from subscribers.tokens import Purpose
 
 
 @dataclass(frozen=True)
@@ -21,16 +24,25 @@ class LinkMaker:
     secret_key: str
 
     def unsubscribe_url(self, subscriber_id: int, campaign_id: int | None = None) -> str:
-        token = make_token(self.secret_key, Purpose.unsubscribe, [subscriber_id, campaign_id])
+        token = _signer(self.secret_key, Purpose.unsubscribe).dumps([subscriber_id, campaign_id])
         return f"{self.base_url}/unsubscribe/{token}"
 
     def preferences_url(self, subscriber_id: int) -> str:
-        token = make_token(self.secret_key, Purpose.preferences, subscriber_id)
+        token = _signer(self.secret_key, Purpose.preferences).dumps(subscriber_id)
         return f"{self.base_url}/preferences/{token}"
 
     def sponsor_url(self, campaign_id: int, delivery_id: int | None, sponsor: str) -> str:
-        token = make_token(self.secret_key, Purpose.redirect, [campaign_id, delivery_id, sponsor])
+        token = _signer(self.secret_key, Purpose.redirect).dumps(
+            [campaign_id, delivery_id, sponsor]
+        )
         return f"{self.base_url}/r/{token}"
+
+
+@functools.cache
+def _signer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
+    """The serializer `make_token` builds, kept per purpose: a send signs three links
+    per recipient, and building it each time is a third of the cost. Tokens are identical."""
+    return URLSafeTimedSerializer(secret_key, salt=purpose.value)
 
 
 def list_unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:

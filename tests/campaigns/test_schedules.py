@@ -110,7 +110,7 @@ def test_a_bad_cron_is_one_clear_error(bad: str) -> None:
         Cron.parse(bad)
 
 
-# -- digests (the example site is in America/Chicago, UTC-6 in winter) ----------------------------------------------------------------------
+# -- digests (the example site is in America/Chicago, UTC-6 in winter) --
 
 
 def test_a_digest_on_time_makes_one_campaign_from_new_posts(db: Database, site: SiteConfig) -> None:
