@@ -111,7 +111,7 @@ def create(request: Request, body: CampaignIn) -> CampaignOut:
             )
             return _out(campaign, {})
     except CampaignError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/{campaign_id}", response_model=ProgressOut)
