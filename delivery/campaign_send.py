@@ -75,18 +75,25 @@ class BatchOutcome:
         )
 
 
-def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> None:
-    """Render every edition variant once and move the campaign to `sending`."""
+def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> bool:
+    """Render every edition variant once and move the campaign to `sending`.
+
+    True when the campaign is sending; False when it was paused or cancelled
+    before this (late) task ran, which then has nothing to do.
+    """
     with db.session() as session:
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status is CampaignStatus.sending:
-            return  # a retried task: already started
+            return True  # a retried task, a resume or a rescue: already started
+        if campaign.status in (CampaignStatus.paused, CampaignStatus.cancelled):
+            return False
         if campaign.status not in SENDABLE:
             raise CampaignError(f"campaign {campaign_id} is {campaign.status.value}; cannot send")
         for variant, edition in render_variants(session, site, campaign).items():
             store_edition(session, campaign, variant, edition)
         campaign.status = CampaignStatus.sending
         campaign.started_at = utcnow()
+        return True
 
 
 def queue_batch(db: Database, site: SiteConfig, campaign_id: int) -> list[int] | None:

@@ -24,7 +24,8 @@ MAX_BACKOFF_SECONDS = 300.0
 def send_campaign(campaign_id: int) -> None:
     """Render once, re-enqueue rows left queued (resume, lost fan-out), then walk the audience."""
     rt = get_runtime()
-    campaign_send.start_campaign(rt.db, rt.site, campaign_id)
+    if not campaign_send.start_campaign(rt.db, rt.site, campaign_id):
+        return  # paused or cancelled before this task ran
     for queued in campaign_send.queued_batches(rt.db, campaign_id):
         send_batch.delay(campaign_id, queued)
     while (fresh := campaign_send.queue_batch(rt.db, rt.site, campaign_id)) is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from campaigns.compose import CampaignError, create_campaign
 from config.site import SiteConfig
 from db.engine import Database
-from db.models import Campaign, CampaignStatus, Delivery, SubscriberStatus, utcnow
+from db.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, SubscriberStatus, utcnow
 from delivery import campaign_send, ledger
 from delivery.message import TransientSendError
 from delivery.personalize import LinkMaker
@@ -313,3 +313,27 @@ def test_next_local_time_is_today_or_tomorrow_in_the_zone() -> None:
     assert ledger.parse_local_time("9:05") == "09:05"
     with pytest.raises(ValueError, match="HH:MM"):
         ledger.parse_local_time("25:00")
+
+
+def test_an_smtp_refusal_fails_one_row_and_the_rest_are_sent(
+    db: Database, site: SiteConfig
+) -> None:
+    from delivery.smtp import SmtpSender
+    from tests.support.smtp_server import SmtpServer
+
+    seed_subscribers(db, 3)
+    server = SmtpServer().start()
+    server.recorder.refuse.add("reader1@example.org")
+    try:
+        cid = started(db, site)
+        [ids] = fan_out(db, site, cid)
+        outcome = send(db, site, SmtpSender(server.url()), cid, ids)  # type: ignore[arg-type]
+    finally:
+        server.stop()
+    assert (outcome.sent, outcome.failed) == (2, 1)
+    assert statuses(db, cid) == {"sent": 2, "failed": 1}
+    with db.session() as session:
+        [error] = session.scalars(
+            select(Delivery.error).where(Delivery.status == DeliveryStatus.failed)
+        )
+    assert error is not None and "550" in error

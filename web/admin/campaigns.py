@@ -1,4 +1,4 @@
-"""Admin API: campaigns — create, list, status, send or schedule, pause, resume, cancel, test."""
+"""Admin API: campaigns."""
 
 from __future__ import annotations
 
@@ -25,6 +25,33 @@ class CampaignOut(BaseModel):
     lists: list[str]
     post_ids: list[int]
     deliveries: dict[str, int]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("", response_model=list[CampaignOut])
+def list_campaigns(request: Request, limit: int = 50) -> list[CampaignOut]:
+    """Newest campaigns first, with delivery counts by state."""
+    rt = _runtime(request)
+    with rt.db.session() as session:
+        campaigns = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit))
+        return [
+            CampaignOut(
+                id=c.id,
+                subject=c.subject,
+                status=c.status.value,
+                lists=c.list_slugs,
+                post_ids=c.post_ids,
+                deliveries=counts_by_status(session, c.id),
+            )
+            for c in campaigns
+        ]
+
+
+# -- life cycle (delivery) ----------------------------------------------------------
 
 
 class CampaignIn(BaseModel):
@@ -59,22 +86,6 @@ class ProgressOut(BaseModel):
     deliveries: dict[str, int]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _out(c: Campaign, counts: dict[str, int]) -> CampaignOut:
-    return CampaignOut(
-        id=c.id,
-        subject=c.subject,
-        status=c.status.value,
-        lists=c.list_slugs,
-        post_ids=c.post_ids,
-        deliveries=counts,
-    )
-
-
 def _progress(rt: Runtime, campaign_id: int) -> ProgressOut:
     with rt.db.session() as session:
         if session.get(Campaign, campaign_id) is None:
@@ -84,15 +95,6 @@ def _progress(rt: Runtime, campaign_id: int) -> ProgressOut:
 
 def _conflict(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, str(exc))
-
-
-@router.get("", response_model=list[CampaignOut])
-def list_campaigns(request: Request, limit: int = 50) -> list[CampaignOut]:
-    """Newest campaigns first, with delivery counts by state."""
-    rt = _runtime(request)
-    with rt.db.session() as session:
-        campaigns = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit))
-        return [_out(c, counts_by_status(session, c.id)) for c in campaigns]
 
 
 @router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
@@ -109,7 +111,14 @@ def create(request: Request, body: CampaignIn) -> CampaignOut:
                 subject=body.subject,
                 intro=body.intro,
             )
-            return _out(campaign, {})
+            return CampaignOut(
+                id=campaign.id,
+                subject=campaign.subject,
+                status=campaign.status.value,
+                lists=campaign.list_slugs,
+                post_ids=campaign.post_ids,
+                deliveries={},
+            )
     except CampaignError as exc:
         raise HTTPException(422, str(exc)) from None
 
