@@ -156,11 +156,11 @@ def send_batch(
     resumed later) or were already skipped (cancelled). `throttle` waits for
     the global send rate before the claim, so rows never sit claimed while waiting.
     """
-    with db.session() as session:
-        status = _campaign(session, campaign_id).status
-    if status is not CampaignStatus.sending:
-        return BatchOutcome(error=f"campaign is {status.value}")
     if throttle is not None:
+        with db.session() as session:
+            status = _campaign(session, campaign_id).status
+        if status is not CampaignStatus.sending:
+            return BatchOutcome(error=f"campaign is {status.value}")
         throttle(len(delivery_ids))
     with db.session() as session:
         campaign = _campaign(session, campaign_id)

@@ -161,9 +161,13 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
-    """Move queued rows to `sending` under one batch key; returns the ids this caller owns."""
+    """Move queued, due rows to `sending` under one batch key; returns the ids this caller owns.
+
+    One UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+): rows another worker
+    claimed first are simply not returned.
+    """
     now = utcnow()
-    session.execute(
+    claimed = session.scalars(
         update(Delivery)
         .where(
             Delivery.id.in_(list(delivery_ids)),
@@ -176,17 +180,10 @@ def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list
             claimed_at=now,
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
     )
-    session.flush()
-    return list(
-        session.scalars(
-            select(Delivery.id).where(
-                Delivery.id.in_(list(delivery_ids)),
-                Delivery.batch_key == batch_key,
-                Delivery.status == DeliveryStatus.sending,
-            )
-        )
-    )
+    return sorted(claimed)
 
 
 def mark(

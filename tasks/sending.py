@@ -53,7 +53,7 @@ def send_batch(self: Task, campaign_id: int, delivery_ids: list[int]) -> dict[st
             campaign_id,
             delivery_ids,
             pause_after_failures=settings.pause_after_failures,
-            throttle=lambda n: throttle(limiter, n),
+            throttle=(lambda n: throttle(limiter, n)) if limiter else None,
         )
     except TransientSendError as exc:
         if self.request.retries >= self.max_retries:
