@@ -446,13 +446,13 @@ def cancel(db: Database, campaign_id: int, reason: str = "cancelled by an admin"
         campaign.status_reason = reason
         campaign.finished_at = utcnow()
     # Committed first: from here no batch claims, so the queued rows only shrink.
-    skipped = 0
+    skipped, after = 0, 0
     while True:
         with db.session() as session:
-            n = ledger.skip_queued(session, campaign_id, "campaign cancelled")
-        if not n:
+            last, n = ledger.skip_queued(session, campaign_id, "campaign cancelled", after)
+        if last is None:
             return skipped
-        skipped += n
+        skipped, after = skipped + n, last
 
 
 # -- the sweeper: what the per-minute task finds to do ------------------------------

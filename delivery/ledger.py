@@ -258,29 +258,37 @@ def dispatch_due(
     return ids
 
 
-def skip_queued(session: Session, campaign_id: int, reason: str) -> int:
-    """Skip up to 1000 queued rows of a cancelled campaign, lowest ids first; returns how many.
+def skip_queued(
+    session: Session, campaign_id: int, reason: str, after_id: int = 0
+) -> tuple[int | None, int]:
+    """Skip the next (up to) 1000 queued rows of a cancelled campaign after `after_id`.
 
-    Rows are chosen and updated by id so that the locks are taken in the same
-    order as a worker's claim (also by id): a cancel racing a claim on
-    PostgreSQL waits instead of deadlocking.
+    Returns (the last id looked at, or None when there were none; rows skipped).
+    Rows are chosen and updated in id order, the lock order of a worker's
+    claim, so a cancel racing a claim on PostgreSQL waits instead of
+    deadlocking; rows that claim took first are simply not skipped.
     """
     ids = list(
         session.scalars(
             select(Delivery.id)
-            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.queued)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.id > after_id,
+            )
             .order_by(Delivery.id)
             .limit(MAX_BATCH)
         )
     )
     if not ids:
-        return 0
+        return None, 0
     result = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.queued)
         .values(status=DeliveryStatus.skipped, error=reason, not_before=None)
+        .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return ids[-1], int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def mark_lost(session: Session, claimed_before: dt.datetime) -> int:
