@@ -192,13 +192,13 @@ def _prepare(
     # Plain columns, not ORM entities: a thousand Subscriber objects cost more than the query.
     rows = session.execute(
         select(
-            Delivery.id,
-            Subscriber.id,
+            Delivery.id.label("delivery_id"),
+            Subscriber.id.label("subscriber_id"),
             Subscriber.email,
             Subscriber.name,
             Subscriber.country,
             Subscriber.status,
-            Suppression.email_hash,
+            Suppression.email_hash.label("suppressed"),
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
         .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
@@ -209,29 +209,31 @@ def _prepare(
     live = [
         row
         for row in rows
-        if row.id_1 is not None
-        and row.email_hash is None
+        if row.subscriber_id is not None
+        and row.suppressed is None
         and row.status is SubscriberStatus.confirmed
     ]
-    live_ids = {row.id for row in live}
-    skipped = [row.id for row in rows if row.id not in live_ids]
+    live_ids = {row.delivery_id for row in live}
+    skipped = [row.delivery_id for row in rows if row.delivery_id not in live_ids]
     ledger.mark(session, skipped, DeliveryStatus.skipped, error="suppressed or not confirmed")
-    chosen = assign_variants(session, site, campaign, [row.id_1 for row in live], list(editions))
+    chosen = assign_variants(
+        session, site, campaign, [row.subscriber_id for row in live], list(editions)
+    )
     active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
     groups: dict[str, _Group] = {}
     for row in live:
-        edition = editions[chosen[row.id_1]]
+        edition = editions[chosen[row.subscriber_id]]
         group = groups.setdefault(edition.variant, _Group(edition, [], []))
-        group.delivery_ids.append(row.id)
+        group.delivery_ids.append(row.delivery_id)
         group.recipients.append(
             campaign_recipient(
                 links,
                 email=row.email,
                 name=row.name,
                 country=row.country,
-                subscriber_id=row.id_1,
+                subscriber_id=row.subscriber_id,
                 campaign_id=campaign.id,
-                delivery_id=row.id,
+                delivery_id=row.delivery_id,
                 sponsor_name=edition.sponsor_name,
                 disclaimers=[active[x] for x in edition.disclaimers if x in active],
             )
