@@ -31,6 +31,7 @@ from campaigns.compose import create_campaign, new_posts
 from config.site import Schedule, SiteConfig
 from db.engine import Database
 from db.models import Feed, Post, PostKind, ScheduleRun, utcnow
+from delivery.ledger import as_utc
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _NAMES = {
@@ -177,7 +178,7 @@ def _run_instant(
         since = session.scalar(
             select(func.max(ScheduleRun.due_at)).where(ScheduleRun.schedule_name == schedule.name)
         )
-        since = _as_utc(since) if since is not None else now - grace
+        since = as_utc(since) if since is not None else now - grace
         videos = _new_videos(session, site, schedule, since, now)
     stale = [p for p in videos if p.available_at < now - grace]
     fresh = [p for p in videos if p.available_at >= now - grace]
@@ -284,10 +285,3 @@ def _already_ran(session: Session, name: str, due: dt.datetime) -> bool:
 
 def _minutes(delta: dt.timedelta) -> int:
     return int(delta.total_seconds() // 60)
-
-
-def _as_utc(value: dt.datetime | str) -> dt.datetime:
-    # Aggregates bypass the UTC column type on SQLite and come back as text.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

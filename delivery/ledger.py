@@ -326,10 +326,11 @@ def last_activity(session: Session, campaign_id: int) -> dt.datetime | None:
     if not times:
         return None
     # Aggregates bypass the UTC column type on SQLite: normalise here.
-    return max(_as_utc(t) for t in times)
+    return max(as_utc(t) for t in times)
 
 
-def _as_utc(value: dt.datetime | str) -> dt.datetime:
+def as_utc(value: dt.datetime | str) -> dt.datetime:
+    """An aggregate's result as an aware UTC datetime (SQLite returns text or naive values)."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
