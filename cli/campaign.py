@@ -1,10 +1,13 @@
-"""`broadsheet campaign ...`: create, list, and (in later issues) preview, send, status."""
+"""`broadsheet campaign ...`: create, list, send, test, status, pause, resume, cancel."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
@@ -12,7 +15,11 @@ from campaigns.compose import create_campaign
 from campaigns.preview import get_campaign, preview
 from cli.common import console, one_line_errors, print_json, runtime
 from db.models import Campaign
+from delivery import campaign_send
 from delivery.ledger import counts_by_status
+
+# A campaign in one of these states will not move on its own: `--wait` stops there.
+SETTLED = {"sent", "paused", "cancelled", "failed"}
 
 campaign_app = typer.Typer(help="Create, preview and send campaigns.", no_args_is_help=True)
 
@@ -106,3 +113,127 @@ def preview_command(
         return
     out.write_text(shown.text if out.suffix == ".txt" else shown.html, encoding="utf-8")
     typer.echo(f"wrote {out} (variant {shown.variant}, subject: {shown.subject})")
+
+
+def parse_time(value: str, tz: dt.tzinfo) -> dt.datetime:
+    """ISO 8601 ('2026-12-01T09:00', '2026-12-01 09:00+01:00'); no offset means the site's zone."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"time {value!r} is not ISO 8601, e.g. 2026-12-01T09:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(dt.UTC)
+
+
+@campaign_app.command("send")
+@one_line_errors
+def send(
+    campaign_id: int = typer.Argument(..., help="The campaign id."),
+    at: str | None = typer.Option(None, "--at", help="Send later, e.g. 2026-12-01T09:00."),
+    local_time: str | None = typer.Option(
+        None, "--local-time", help="HH:MM in each subscriber's time zone, e.g. 09:00."
+    ),
+    wait: bool = typer.Option(False, "--wait", help="Show progress until the campaign settles."),
+) -> None:
+    """Send a campaign now, at a time, or at a local time per subscriber."""
+    from tasks.sending import send_campaign
+
+    rt = runtime()
+    send_at = parse_time(at, rt.site.newsletter.tz) if at else None
+    campaign_send.schedule(rt.db, campaign_id, send_at=send_at, local_time=local_time)
+    if send_at is None:
+        send_campaign.delay(campaign_id)
+        console.print(f"campaign {campaign_id}: sending")
+    else:
+        console.print(f"campaign {campaign_id}: scheduled for {send_at.isoformat()}")
+    if wait:
+        _wait(campaign_id)
+
+
+def _wait(campaign_id: int, poll_seconds: float = 0.5) -> None:
+    rt = runtime()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"campaign {campaign_id}", total=None, detail="")
+        while True:
+            p = campaign_send.progress(rt.db, campaign_id)
+            c = p.counts
+            detail = f"{p.status}: {c['sent']} sent, {c['failed']} failed, {c['skipped']} skipped"
+            if p.waiting:
+                detail += f", {p.waiting} waiting for local time"
+            bar.update(task, total=p.total or None, completed=p.done, detail=detail)
+            if p.status in SETTLED:
+                break
+            time.sleep(poll_seconds)
+    final = campaign_send.progress(rt.db, campaign_id)
+    if final.status_reason:
+        console.print(f"{final.status}: {final.status_reason}")
+
+
+@campaign_app.command("test")
+@one_line_errors
+def test_send(
+    campaign_id: int = typer.Argument(..., help="The campaign id."),
+    to: str = typer.Option(..., "--to", help="Where to send the test copy."),
+) -> None:
+    """Send one [TEST] copy to an address; no subscriber is mailed and nothing is recorded."""
+    rt = runtime()
+    campaign_send.send_test(rt.db, rt.site, rt.sender, rt.links, campaign_id, to)
+    console.print(f"test copy of campaign {campaign_id} sent to {to} via {rt.sender.name}")
+
+
+@campaign_app.command("status")
+@one_line_errors
+def status(
+    campaign_id: int = typer.Argument(..., help="The campaign id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The campaign's state and its deliveries counted by state."""
+    p = campaign_send.progress(runtime().db, campaign_id)
+    if as_json:
+        print_json(p.as_dict())
+        return
+    console.print(
+        f"campaign {p.id}: [bold]{p.status}[/bold]"
+        + (f" ({p.status_reason})" if p.status_reason else "")
+    )
+    table = Table("delivery state", "count")
+    for state, n in p.counts.items():
+        table.add_row(state, str(n))
+    if p.waiting:
+        table.add_row("(queued, waiting for local time)", str(p.waiting))
+    console.print(table)
+
+
+@campaign_app.command("pause")
+@one_line_errors
+def pause(campaign_id: int = typer.Argument(..., help="The campaign id.")) -> None:
+    """Stop claiming new batches; queued deliveries wait for `resume`."""
+    campaign_send.pause(runtime().db, campaign_id)
+    console.print(f"campaign {campaign_id}: paused")
+
+
+@campaign_app.command("resume")
+@one_line_errors
+def resume(campaign_id: int = typer.Argument(..., help="The campaign id.")) -> None:
+    """Continue a paused campaign where it stopped."""
+    from tasks.sending import send_campaign
+
+    campaign_send.resume(runtime().db, campaign_id)
+    send_campaign.delay(campaign_id)
+    console.print(f"campaign {campaign_id}: sending")
+
+
+@campaign_app.command("cancel")
+@one_line_errors
+def cancel(campaign_id: int = typer.Argument(..., help="The campaign id.")) -> None:
+    """Stop for good: deliveries not yet sent are marked skipped."""
+    skipped = campaign_send.cancel(runtime().db, campaign_id)
+    console.print(f"campaign {campaign_id}: cancelled ({skipped} queued deliveries skipped)")

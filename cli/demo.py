@@ -74,7 +74,7 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
         campaign_id = campaign.id
     campaign_send.start_campaign(rt.db, rt.site, campaign_id)
     task = progress.add_task("sending", total=len(DEMO_PEOPLE)) if progress else None
-    while delivery_ids := campaign_send.queue_batch(rt.db, campaign_id):
+    while delivery_ids := campaign_send.queue_batch(rt.db, rt.site, campaign_id):
         outcome = campaign_send.send_batch(
             rt.db, rt.site, rt.sender, rt.links, campaign_id, delivery_ids
         )

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     reconcile_action: Literal["resend", "hold"] = "resend"
     # POST /subscribe attempts per client IP per minute; 0 turns the limit off (benchmarks).
     subscribe_rate_limit: int = Field(default=10, ge=0)
+    # Messages per second across every worker (a token bucket in Redis); 0 = no limit.
+    send_rate_per_second: float = Field(default=0, ge=0)
+    # A campaign pauses itself after this many failed batches in a row; 0 = never.
+    pause_after_failures: int = Field(default=5, ge=0)
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod

@@ -6,8 +6,9 @@ again after a crash and find the ledger exactly as the last commit left it.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -30,6 +31,7 @@ from db.models import (
 )
 from delivery import ledger
 from delivery.message import (
+    BatchReceipt,
     Envelope,
     PermanentSendError,
     Recipient,
@@ -40,6 +42,19 @@ from delivery.personalize import LinkMaker, campaign_recipient
 from delivery.sender import MailSender
 
 SENDABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
+CANCELLABLE = (
+    CampaignStatus.draft,
+    CampaignStatus.scheduled,
+    CampaignStatus.sending,
+    CampaignStatus.paused,
+)
+# A campaign with queued rows and no row queued or claimed for this long has lost
+# its tasks (a fan-out crashed between commit and enqueue): the sweeper re-enqueues.
+# Longer than the longest retry back-off, so a campaign that is only waiting is left alone.
+STALLED_AFTER = dt.timedelta(minutes=15)
+# A row claimed this long ago whose worker never reported back: its call may have
+# happened. Matches the broker's visibility timeout.
+LOST_AFTER = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -60,27 +75,50 @@ class BatchOutcome:
         )
 
 
-def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> None:
-    """Render every edition variant once and move the campaign to `sending`."""
+def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> bool:
+    """Render every edition variant once and move the campaign to `sending`.
+
+    True when the campaign is sending; False when it was paused or cancelled
+    before this (late) task ran, which then has nothing to do.
+    """
     with db.session() as session:
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status is CampaignStatus.sending:
-            return  # a retried task: already started
+            return True  # a retried task, a resume or a rescue: already started
+        if campaign.status in (CampaignStatus.paused, CampaignStatus.cancelled):
+            return False
         if campaign.status not in SENDABLE:
             raise CampaignError(f"campaign {campaign_id} is {campaign.status.value}; cannot send")
         for variant, edition in render_variants(session, site, campaign).items():
             store_edition(session, campaign, variant, edition)
         campaign.status = CampaignStatus.sending
         campaign.started_at = utcnow()
+        return True
 
 
-def queue_batch(db: Database, campaign_id: int) -> list[int]:
-    """Write the next ledger slice; [] means the whole audience is queued."""
+def queue_batch(db: Database, site: SiteConfig, campaign_id: int) -> list[int] | None:
+    """Write the next ledger slice and return the ids due now; None once the fan-out is over.
+
+    An empty list is not the end: every row of the slice may be waiting for its local time.
+    """
     with db.session() as session:
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status is not CampaignStatus.sending or campaign.fanout_done:
-            return []
-        return ledger.queue_next_batch(session, campaign)
+            return None
+        ids = ledger.queue_next_batch(session, campaign, site.newsletter.tz)
+        return None if campaign.fanout_done else ids
+
+
+def queued_batches(db: Database, campaign_id: int) -> Iterator[list[int]]:
+    """Queued, due rows in slices of 1000: re-enqueued on resume and after a lost fan-out."""
+    after = 0
+    while True:
+        with db.session() as session:
+            ids = ledger.queued_ids_after(session, campaign_id, after)
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
 @dataclass
@@ -91,6 +129,15 @@ class _Group:
     delivery_ids: list[int]
     recipients: list[Recipient]
 
+    @property
+    def edition_columns(self) -> dict[str, object]:
+        """What the ledger keeps about the copy sent (for reports), written with the outcome."""
+        return {
+            "edition_variant": self.edition.variant,
+            "sponsor_name": self.edition.sponsor_name,
+            "disclaimers": self.edition.disclaimers,
+        }
+
 
 def send_batch(
     db: Database,
@@ -99,8 +146,22 @@ def send_batch(
     links: LinkMaker,
     campaign_id: int,
     delivery_ids: Sequence[int],
+    *,
+    pause_after_failures: int = 0,
+    throttle: Callable[[int], object] | None = None,
 ) -> BatchOutcome:
-    """Claim the rows, fill placeholders, call the sender once per variant, record results."""
+    """Claim the rows, fill placeholders, call the sender once per variant, record results.
+
+    A paused or cancelled campaign claims nothing: its rows stay queued (paused,
+    resumed later) or were already skipped (cancelled). `throttle` waits for
+    the global send rate before the claim, so rows never sit claimed while waiting.
+    """
+    if throttle is not None:
+        with db.session() as session:
+            status = _campaign(session, campaign_id).status
+        if status is not CampaignStatus.sending:
+            return BatchOutcome(error=f"campaign is {status.value}")
+        throttle(len(delivery_ids))
     with db.session() as session:
         campaign = _campaign(session, campaign_id)
         if campaign.status is not CampaignStatus.sending:
@@ -115,6 +176,7 @@ def send_batch(
     outcome = BatchOutcome(skipped=len(skipped))
     for key, group in groups.items():
         outcome = outcome.plus(_deliver(db, sender, envelopes[key], group))
+    _count_failures(db, campaign_id, outcome, pause_after_failures)
     return outcome
 
 
@@ -127,8 +189,17 @@ def _prepare(
     }
     if not editions:
         raise CampaignError(f"campaign {campaign.id} has no edition")
+    # Plain columns, not ORM entities: a thousand Subscriber objects cost more than the query.
     rows = session.execute(
-        select(Delivery.id, Subscriber, Suppression.email_hash)
+        select(
+            Delivery.id.label("delivery_id"),
+            Subscriber.id.label("subscriber_id"),
+            Subscriber.email,
+            Subscriber.name,
+            Subscriber.country,
+            Subscriber.status,
+            Suppression.email_hash.label("suppressed"),
+        )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
         .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
         .where(Delivery.id.in_(owned))
@@ -136,43 +207,35 @@ def _prepare(
     # Suppression and consent are checked again at send time: they may have
     # changed since the row was queued.
     live = [
-        (delivery_id, subscriber)
-        for delivery_id, subscriber, suppressed in rows
-        if subscriber is not None
-        and not suppressed
-        and subscriber.status is SubscriberStatus.confirmed
+        row
+        for row in rows
+        if row.subscriber_id is not None
+        and row.suppressed is None
+        and row.status is SubscriberStatus.confirmed
     ]
-    live_ids = {delivery_id for delivery_id, _ in live}
-    skipped = [delivery_id for delivery_id, _, _ in rows if delivery_id not in live_ids]
+    live_ids = {row.delivery_id for row in live}
+    skipped = [row.delivery_id for row in rows if row.delivery_id not in live_ids]
     ledger.mark(session, skipped, DeliveryStatus.skipped, error="suppressed or not confirmed")
-    chosen = assign_variants(session, site, campaign, [s.id for _, s in live], list(editions))
+    chosen = assign_variants(
+        session, site, campaign, [row.subscriber_id for row in live], list(editions)
+    )
     active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
     groups: dict[str, _Group] = {}
-    for delivery_id, subscriber in live:
-        edition = editions[chosen[subscriber.id]]
+    for row in live:
+        edition = editions[chosen[row.subscriber_id]]
         group = groups.setdefault(edition.variant, _Group(edition, [], []))
-        group.delivery_ids.append(delivery_id)
+        group.delivery_ids.append(row.delivery_id)
         group.recipients.append(
             campaign_recipient(
                 links,
-                email=subscriber.email,
-                name=subscriber.name,
-                country=subscriber.country,
-                subscriber_id=subscriber.id,
+                email=row.email,
+                name=row.name,
+                country=row.country,
+                subscriber_id=row.subscriber_id,
                 campaign_id=campaign.id,
-                delivery_id=delivery_id,
+                delivery_id=row.delivery_id,
                 sponsor_name=edition.sponsor_name,
                 disclaimers=[active[x] for x in edition.disclaimers if x in active],
-            )
-        )
-    for group in groups.values():
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(group.delivery_ids))
-            .values(
-                edition_variant=group.edition.variant,
-                sponsor_name=group.edition.sponsor_name,
-                disclaimers=group.edition.disclaimers,
             )
         )
     return groups, skipped
@@ -188,31 +251,285 @@ def _deliver(db: Database, sender: MailSender, envelope: Envelope, group: _Group
         raise
     except PermanentSendError as exc:
         with db.session() as session:
-            ledger.mark(session, ids, DeliveryStatus.failed, error=str(exc)[:2000])
+            ledger.mark(
+                session,
+                ids,
+                DeliveryStatus.failed,
+                error=str(exc)[:2000],
+                columns=group.edition_columns,
+            )
         return BatchOutcome(failed=len(ids), error=str(exc))
     except UncertainSendError as exc:
         with db.session() as session:
-            ledger.mark(session, ids, DeliveryStatus.uncertain, error=str(exc)[:2000])
+            ledger.mark(
+                session,
+                ids,
+                DeliveryStatus.uncertain,
+                error=str(exc)[:2000],
+                columns=group.edition_columns,
+            )
         return BatchOutcome(uncertain=len(ids), error=str(exc))
+    return _record_receipt(db, group, receipt)
+
+
+def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> BatchOutcome:
+    by_email = {r.email: d for r, d in zip(group.recipients, group.delivery_ids, strict=True)}
+    exceptions = {*receipt.failed, *receipt.uncertain, *receipt.not_sent}
+    sent = [d for email, d in by_email.items() if email not in exceptions]
     with db.session() as session:
+        extra = group.edition_columns
         ledger.mark(
-            session, ids, DeliveryStatus.sent, message_id=receipt.message_id, sent_at=utcnow()
+            session,
+            sent,
+            DeliveryStatus.sent,
+            message_id=receipt.message_id,
+            sent_at=utcnow(),
+            columns=extra,
         )
-    return BatchOutcome(sent=len(ids))
+        for email, error in receipt.failed.items():
+            ledger.mark(
+                session, [by_email[email]], DeliveryStatus.failed, error=error[:2000], columns=extra
+            )
+        for email, error in receipt.uncertain.items():
+            ledger.mark(
+                session,
+                [by_email[email]],
+                DeliveryStatus.uncertain,
+                error=error[:2000],
+                columns=extra,
+            )
+        ledger.release(session, [by_email[e] for e in receipt.not_sent])
+    outcome = BatchOutcome(
+        sent=len(sent),
+        failed=len(receipt.failed),
+        uncertain=len(receipt.uncertain),
+        error=next(iter(receipt.failed.values()), None),
+    )
+    if receipt.not_sent:
+        # The rows are back in the queue; the task retries with back-off.
+        raise TransientSendError(f"{len(receipt.not_sent)} message(s) not sent yet")
+    return outcome
+
+
+def _count_failures(db: Database, campaign_id: int, outcome: BatchOutcome, limit: int) -> None:
+    """A failed batch counts; a batch that sent anything resets the count."""
+    if outcome.sent:
+        with db.session() as session:
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.consecutive_failures != 0)
+                .values(consecutive_failures=0)
+            )
+    elif outcome.failed:
+        record_failed_batch(db, campaign_id, outcome.error or "batch failed", limit)
+
+
+def record_failed_batch(db: Database, campaign_id: int, error: str, limit: int) -> bool:
+    """Count one failed batch; pause the campaign at `limit` in a row. True if it paused."""
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        campaign.consecutive_failures += 1
+        if not (limit and campaign.consecutive_failures >= limit):
+            return False
+        if campaign.status is not CampaignStatus.sending:
+            return False
+        campaign.status = CampaignStatus.paused
+        campaign.status_reason = (
+            f"paused after {campaign.consecutive_failures} failed batches in a row; "
+            f"last error: {error[:500]}"
+        )
+        return True
+
+
+def give_up(
+    db: Database, campaign_id: int, delivery_ids: Sequence[int], error: str, limit: int
+) -> None:
+    """Retries are exhausted: rows still queued from this batch fail, and the batch counts."""
+    with db.session() as session:
+        still_queued = list(
+            session.scalars(
+                select(Delivery.id).where(
+                    Delivery.id.in_(list(delivery_ids)), Delivery.status == DeliveryStatus.queued
+                )
+            )
+        )
+        ledger.mark(session, still_queued, DeliveryStatus.failed, error=error[:2000])
+    if still_queued:
+        record_failed_batch(db, campaign_id, error, limit)
 
 
 def finish_if_done(db: Database, campaign_id: int) -> bool:
     """Mark the campaign sent once every row has left `queued` and `sending`."""
     with db.session() as session:
-        campaign = _campaign(session, campaign_id, lock=True)
+        # Checked without a lock first: every batch calls this, and most find work left.
+        campaign = _campaign(session, campaign_id)
         if campaign.status is not CampaignStatus.sending or not campaign.fanout_done:
             return campaign.status is CampaignStatus.sent
-        counts = ledger.counts_by_status(session, campaign_id)
-        if counts["queued"] or counts["sending"]:
+        if ledger.has_unfinished(session, campaign_id):
             return False
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        if campaign.status is not CampaignStatus.sending or ledger.has_unfinished(
+            session, campaign_id
+        ):
+            return campaign.status is CampaignStatus.sent
         campaign.status = CampaignStatus.sent
         campaign.finished_at = utcnow()
         return True
+
+
+# -- life cycle: schedule, pause, resume, cancel ---------------------------------
+
+
+def schedule(
+    db: Database, campaign_id: int, *, send_at: dt.datetime | None, local_time: str | None
+) -> Campaign:
+    """Set when the campaign goes out. With `send_at` it becomes `scheduled`;
+    without, it stays a draft for the caller to start now."""
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        if campaign.status not in SENDABLE:
+            raise CampaignError(f"campaign {campaign_id} is {campaign.status.value}; cannot send")
+        campaign.local_send_time = ledger.parse_local_time(local_time) if local_time else None
+        campaign.send_at = send_at
+        campaign.status = CampaignStatus.scheduled if send_at else CampaignStatus.draft
+        return campaign
+
+
+def due_scheduled(db: Database, now: dt.datetime) -> list[int]:
+    """Scheduled campaigns whose time has come."""
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(Campaign.id).where(
+                    Campaign.status == CampaignStatus.scheduled, Campaign.send_at <= now
+                )
+            )
+        )
+
+
+def pause(db: Database, campaign_id: int, reason: str = "paused by an admin") -> Campaign:
+    """Stop claiming: batches already at the provider finish, queued rows wait."""
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        if campaign.status is not CampaignStatus.sending:
+            raise CampaignError(
+                f"campaign {campaign_id} is {campaign.status.value}; "
+                "only a sending campaign can pause"
+            )
+        campaign.status = CampaignStatus.paused
+        campaign.status_reason = reason
+        return campaign
+
+
+def resume(db: Database, campaign_id: int) -> Campaign:
+    """Back to `sending`; the caller re-runs the fan-out, which re-enqueues queued rows."""
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        if campaign.status is not CampaignStatus.paused:
+            raise CampaignError(
+                f"campaign {campaign_id} is {campaign.status.value}; "
+                "only a paused campaign can resume"
+            )
+        campaign.status = CampaignStatus.sending
+        campaign.status_reason = None
+        campaign.consecutive_failures = 0
+        return campaign
+
+
+def cancel(db: Database, campaign_id: int, reason: str = "cancelled by an admin") -> int:
+    """Stop for good: queued rows become `skipped` (error "campaign cancelled").
+    Rows already at the provider keep their outcome. Returns how many rows were skipped."""
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id, lock=True)
+        if campaign.status not in CANCELLABLE:
+            raise CampaignError(f"campaign {campaign_id} is {campaign.status.value}; cannot cancel")
+        campaign.status = CampaignStatus.cancelled
+        campaign.status_reason = reason
+        campaign.finished_at = utcnow()
+    # Committed first: from here no batch claims, so the queued rows only shrink.
+    skipped, after = 0, 0
+    while True:
+        with db.session() as session:
+            last, n = ledger.skip_queued(session, campaign_id, "campaign cancelled", after)
+        if last is None:
+            return skipped
+        skipped, after = skipped + n, last
+
+
+# -- the sweeper: what the per-minute task finds to do ------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    start: list[int]  # scheduled campaigns now due: run their fan-out
+    rescue: list[int]  # sending campaigns that stalled: re-run their fan-out
+    due: list[tuple[int, list[int]]]  # (campaign, rows) whose local send time has come
+    lost: int  # rows stuck in `sending`, now `uncertain`
+
+
+def sweep(db: Database, now: dt.datetime | None = None) -> SweepResult:
+    now = now or utcnow()
+    start = due_scheduled(db, now)
+    with db.session() as session:
+        lost = ledger.mark_lost(session, now - LOST_AFTER)
+        sending = list(
+            session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.sending))
+        )
+    rescue: list[int] = []
+    due: list[tuple[int, list[int]]] = []
+    for campaign_id in sending:
+        with db.session() as session:
+            while ids := ledger.dispatch_due(session, campaign_id, now):
+                due.append((campaign_id, ids))
+            last = ledger.last_activity(session, campaign_id)
+            campaign = _campaign(session, campaign_id)
+            unfinished = not campaign.fanout_done or ledger.has_unfinished(session, campaign_id)
+            stalled = last is None or last < now - STALLED_AFTER
+        if unfinished and stalled:
+            rescue.append(campaign_id)
+        else:
+            finish_if_done(db, campaign_id)
+    return SweepResult(start=start, rescue=rescue, due=due, lost=lost)
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    id: int
+    status: str
+    status_reason: str | None
+    total: int
+    done: int
+    counts: dict[str, int]
+    waiting: int  # queued rows waiting for their local send time
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "total": self.total,
+            "done": self.done,
+            "waiting": self.waiting,
+            "deliveries": self.counts,
+        }
+
+
+def progress(db: Database, campaign_id: int) -> CampaignProgress:
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id)
+        counts = ledger.counts_by_status(session, campaign_id)
+        waiting = ledger.waiting_count(session, campaign_id)
+    total = sum(counts.values())
+    return CampaignProgress(
+        id=campaign_id,
+        status=campaign.status.value,
+        status_reason=campaign.status_reason,
+        total=total,
+        done=total - counts["queued"] - counts["sending"],
+        counts=counts,
+        waiting=waiting,
+    )
 
 
 def _envelope(site: SiteConfig, campaign: Campaign, edition: Edition) -> Envelope:
@@ -237,3 +554,42 @@ def _campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Camp
     if campaign is None:
         raise CampaignError(f"no campaign with id {campaign_id}")
     return campaign
+
+
+def send_test(
+    db: Database, site: SiteConfig, sender: MailSender, links: LinkMaker, campaign_id: int, to: str
+) -> BatchReceipt:
+    """One copy of the campaign to `to`, rendered fresh and marked [TEST]; no ledger row.
+
+    Links are signed for the subscriber with that address when there is one
+    (so the admin can try them), else for nobody (id 0, which no page accepts).
+    """
+    with db.session() as session:
+        campaign = _campaign(session, campaign_id)
+        variants = render_variants(session, site, campaign)
+        edition = next(iter(variants.values()))
+        subscriber = session.scalar(select(Subscriber).where(Subscriber.email == to.lower()))
+    active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
+    recipient = campaign_recipient(
+        links,
+        email=to,
+        name=subscriber.name if subscriber else None,
+        country=subscriber.country if subscriber else None,
+        subscriber_id=subscriber.id if subscriber else 0,
+        campaign_id=campaign_id,
+        delivery_id=0,
+        sponsor_name=edition.sponsor_name,
+        disclaimers=[active[x] for x in edition.disclaimers if x in active],
+    )
+    n = site.newsletter
+    envelope = Envelope(
+        subject=f"[TEST] {edition.subject}",
+        html=edition.html,
+        text=edition.text,
+        from_email=str(n.from_email),
+        from_name=n.from_name or n.name,
+        reply_to=str(n.reply_to) if n.reply_to else None,
+        categories=("test",),
+        custom_args={"campaign_id": str(campaign_id), "test": "1"},
+    )
+    return sender.send_batch(envelope, [recipient])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,14 +31,14 @@ from delivery.sender import MAX_BATCH
 
 def audience_after(
     session: Session, lists: Sequence[str], after_id: int, limit: int = MAX_BATCH
-) -> Sequence[tuple[int, str]]:
+) -> Sequence[tuple[int, str, str | None]]:
     """Confirmed, unsuppressed subscribers of any of the lists, by id after a cursor."""
     member = exists().where(
         and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_slug.in_(list(lists)))
     )
     suppressed = exists().where(Suppression.email_hash == Subscriber.email_hash)
     query = (
-        select(Subscriber.id, Subscriber.email_hash)
+        select(Subscriber.id, Subscriber.email_hash, Subscriber.timezone)
         .where(
             Subscriber.id > after_id,
             Subscriber.status == SubscriberStatus.confirmed,
@@ -47,35 +48,51 @@ def audience_after(
         .order_by(Subscriber.id)
         .limit(limit)
     )
-    return session.execute(query).tuples().all()
+    return [(sub_id, ehash, tz) for sub_id, ehash, tz in session.execute(query)]
 
 
-def queue_next_batch(session: Session, campaign: Campaign, limit: int = MAX_BATCH) -> list[int]:
-    """Write ledger rows for the next slice of the audience; returns their delivery ids.
+def queue_next_batch(
+    session: Session,
+    campaign: Campaign,
+    site_tz: dt.tzinfo,
+    now: dt.datetime | None = None,
+    limit: int = MAX_BATCH,
+) -> list[int]:
+    """Write ledger rows for the next slice of the audience; returns the ids due now.
 
     Idempotent: a repeated call after a crash re-finds rows already written.
+    With a per-subscriber local send time, a row whose moment has not come
+    gets `not_before` and is left for `dispatch_due`.
     """
+    now = now or utcnow()
     audience = audience_after(session, campaign.list_slugs, campaign.fanout_cursor, limit)
     if not audience:
         campaign.fanout_done = True
         session.flush()
         return []
-    now = utcnow()
-    rows = [
-        {
-            "campaign_id": campaign.id,
-            "subscriber_id": sub_id,
-            "email_hash": ehash,
-            "status": DeliveryStatus.queued,
-            "queued_at": now,
-            "attempts": 0,
-            "disclaimers": [],
-            "opened": False,
-            "clicked": False,
-        }
-        for sub_id, ehash in audience
-    ]
-    session.execute(_insert_ignoring_duplicates(session, rows))
+    start = campaign.send_at or campaign.started_at or now
+    zones = _ZoneCache(site_tz)
+    rows = []
+    for sub_id, ehash, tz_name in audience:
+        not_before = None
+        if campaign.local_send_time:
+            moment = next_local_time(campaign.local_send_time, zones.get(tz_name), start)
+            not_before = moment if moment > now else None
+        rows.append(
+            {
+                "campaign_id": campaign.id,
+                "subscriber_id": sub_id,
+                "email_hash": ehash,
+                "status": DeliveryStatus.queued,
+                "queued_at": now,
+                "not_before": not_before,
+                "attempts": 0,
+                "disclaimers": [],
+                "opened": False,
+                "clicked": False,
+            }
+        )
+    _insert_ignoring_duplicates(session, rows)
     first, last = audience[0][0], audience[-1][0]
     campaign.fanout_cursor = last
     session.flush()
@@ -85,43 +102,88 @@ def queue_next_batch(session: Session, campaign: Campaign, limit: int = MAX_BATC
                 Delivery.campaign_id == campaign.id,
                 Delivery.subscriber_id.between(first, last),
                 Delivery.status == DeliveryStatus.queued,
+                Delivery.not_before.is_(None),
             )
         )
     )
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+def next_local_time(hhmm: str, tz: dt.tzinfo, start: dt.datetime) -> dt.datetime:
+    """The first HH:MM wall-clock time in `tz` at or after `start`, in UTC."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    local = start.astimezone(tz)
+    day = local.date()
+    for _ in range(3):  # today, or tomorrow (a DST gap can skip one wall-clock time)
+        candidate = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
+        if candidate >= local:
+            return candidate.astimezone(dt.UTC)
+        day += dt.timedelta(days=1)
+    raise AssertionError("unreachable: a wall-clock time recurs within two days")
+
+
+def parse_local_time(value: str) -> str:
+    """Validate HH:MM (24-hour); returns it normalised, e.g. '9:00' -> '09:00'."""
+    try:
+        parsed = dt.datetime.strptime(value.strip(), "%H:%M")
+    except ValueError:
+        raise ValueError(f"local time {value!r} must be HH:MM, e.g. 09:00") from None
+    return parsed.strftime("%H:%M")
+
+
+class _ZoneCache:
+    """Subscriber time zones, looked up once per batch; unknown names fall back to the site's."""
+
+    def __init__(self, fallback: dt.tzinfo) -> None:
+        self.fallback = fallback
+        self._zones: dict[str, dt.tzinfo] = {}
+
+    def get(self, name: str | None) -> dt.tzinfo:
+        if not name:
+            return self.fallback
+        if name not in self._zones:
+            try:
+                self._zones[name] = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zones[name] = self.fallback
+        return self._zones[name]
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> None:
+    # One statement executed with many parameter sets: SQLAlchemy batches it
+    # ("insertmanyvalues") without compiling a 10,000-parameter VALUES clause.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(Delivery).values(rows).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(Delivery).values(rows).on_conflict_do_nothing()
-    return insert(Delivery).values(rows)
+        session.execute(postgresql.insert(Delivery).on_conflict_do_nothing(), rows)
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(Delivery).on_conflict_do_nothing(), rows)
+    else:
+        session.execute(insert(Delivery), rows)
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
-    """Move queued rows to `sending` under one batch key; returns the ids this caller owns."""
+    """Move queued, due rows to `sending` under one batch key; returns the ids this caller owns.
+
+    One UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+): rows another worker
+    claimed first are simply not returned.
+    """
     now = utcnow()
-    session.execute(
+    claimed = session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(list(delivery_ids)), Delivery.status == DeliveryStatus.queued)
+        .where(
+            Delivery.id.in_(list(delivery_ids)),
+            Delivery.status == DeliveryStatus.queued,
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
         .values(
             status=DeliveryStatus.sending,
             batch_key=batch_key,
             claimed_at=now,
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
     )
-    session.flush()
-    return list(
-        session.scalars(
-            select(Delivery.id).where(
-                Delivery.id.in_(list(delivery_ids)),
-                Delivery.batch_key == batch_key,
-                Delivery.status == DeliveryStatus.sending,
-            )
-        )
-    )
+    return sorted(claimed)
 
 
 def mark(
@@ -132,10 +194,12 @@ def mark(
     error: str | None = None,
     message_id: str | None = None,
     sent_at: dt.datetime | None = None,
+    columns: dict[str, object] | None = None,
 ) -> None:
+    """Record an outcome; `columns` adds other Delivery columns (e.g. the edition variant)."""
     if not delivery_ids:
         return
-    values: dict[str, object] = {"status": status, "error": error}
+    values: dict[str, object] = {"status": status, "error": error, **(columns or {})}
     if message_id is not None:
         values["provider_message_id"] = message_id
     if sent_at is not None:
@@ -148,8 +212,128 @@ def release(session: Session, delivery_ids: Sequence[int]) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.id.in_(list(delivery_ids)), Delivery.status == DeliveryStatus.sending)
-        .values(status=DeliveryStatus.queued, batch_key=None)
+        .values(status=DeliveryStatus.queued, batch_key=None, queued_at=utcnow())
     )
+
+
+def queued_ids_after(
+    session: Session, campaign_id: int, after_id: int, limit: int = MAX_BATCH
+) -> list[int]:
+    """Queued rows that are due, by id: what a resumed or rescued campaign re-enqueues."""
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.not_before.is_(None),
+                Delivery.id > after_id,
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def dispatch_due(
+    session: Session, campaign_id: int, now: dt.datetime, limit: int = MAX_BATCH
+) -> list[int]:
+    """Waiting rows whose local send time has come: clear `not_before`, return their ids."""
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.not_before <= now,
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids)).values(not_before=None, queued_at=now)
+        )
+    return ids
+
+
+def skip_queued(
+    session: Session, campaign_id: int, reason: str, after_id: int = 0
+) -> tuple[int | None, int]:
+    """Skip the next (up to) 1000 queued rows of a cancelled campaign after `after_id`.
+
+    Returns (the last id looked at, or None when there were none; rows skipped).
+    Rows are chosen and updated in id order, the lock order of a worker's
+    claim, so a cancel racing a claim on PostgreSQL waits instead of
+    deadlocking; rows that claim took first are simply not skipped.
+    """
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.id > after_id,
+            )
+            .order_by(Delivery.id)
+            .limit(MAX_BATCH)
+        )
+    )
+    if not ids:
+        return None, 0
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.queued)
+        .values(status=DeliveryStatus.skipped, error=reason, not_before=None)
+        .execution_options(synchronize_session=False)
+    )
+    return ids[-1], int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_lost(session: Session, claimed_before: dt.datetime) -> int:
+    """Rows stuck in `sending` (their worker died mid-call) may or may not have gone out."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < claimed_before)
+        .values(status=DeliveryStatus.uncertain, error="worker lost during the provider call")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def has_unfinished(session: Session, campaign_id: int) -> bool:
+    """Any row still queued or sending (uses the (campaign, status) index)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Delivery.campaign_id == campaign_id,
+                    Delivery.status.in_([DeliveryStatus.queued, DeliveryStatus.sending]),
+                )
+            )
+        )
+    )
+
+
+def last_activity(session: Session, campaign_id: int) -> dt.datetime | None:
+    """The latest time a row of the campaign was queued or claimed."""
+    queued, claimed = session.execute(
+        select(func.max(Delivery.queued_at), func.max(Delivery.claimed_at)).where(
+            Delivery.campaign_id == campaign_id
+        )
+    ).one()
+    times = [t for t in (queued, claimed) if t is not None]
+    if not times:
+        return None
+    # Aggregates bypass the UTC column type on SQLite: normalise here.
+    return max(as_utc(t) for t in times)
+
+
+def as_utc(value: dt.datetime | str) -> dt.datetime:
+    """An aggregate's result as an aware UTC datetime (SQLite returns text or naive values)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
@@ -161,3 +345,16 @@ def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
     counts = {s.value: 0 for s in DeliveryStatus}
     counts.update({status.value: n for status, n in rows})
     return counts
+
+
+def waiting_count(session: Session, campaign_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.not_before.is_not(None),
+            )
+        )
+        or 0
+    )

@@ -33,9 +33,18 @@ class Recipient:
 
 @dataclass(frozen=True)
 class BatchReceipt:
-    """The provider accepted the whole batch."""
+    """The provider took the batch; recipients named below are the exceptions.
+
+    Batch APIs (SendGrid) accept or refuse a whole request, so these stay empty.
+    SMTP sends one message per recipient over one connection and can fail part
+    way: a refused address is `failed`, the message in flight when the
+    connection broke is `uncertain`, and the ones after it are `not_sent`.
+    """
 
     message_id: str | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+    uncertain: dict[str, str] = field(default_factory=dict)
+    not_sent: tuple[str, ...] = ()
 
 
 class SendError(Exception):

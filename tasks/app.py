@@ -12,7 +12,13 @@ from config.settings import Settings, get_settings
 def make_celery(settings: Settings) -> Celery:
     app = Celery(
         "broadsheet",
-        include=["tasks.sending", "tasks.feeds", "tasks.events", "tasks.subscribers"],
+        include=[
+            "tasks.sending",
+            "tasks.schedules",
+            "tasks.feeds",
+            "tasks.events",
+            "tasks.subscribers",
+        ],
     )
     common = {
         "task_serializer": "json",
@@ -51,6 +57,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
     return {
         "poll-due-feeds": {"task": "tasks.feeds.poll_due_feeds", "schedule": timedelta(minutes=1)},
         "reconcile-feedback": {"task": "tasks.events.reconcile", "schedule": timedelta(minutes=2)},
+        "run-schedules": {
+            "task": "tasks.schedules.run_schedules",
+            "schedule": timedelta(minutes=1),
+        },
+        "sweep-sending": {"task": "tasks.sending.sweep", "schedule": timedelta(minutes=1)},
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import random
 
 from celery import Task
@@ -9,31 +11,92 @@ from celery import Task
 from config.runtime import get_runtime
 from delivery import campaign_send
 from delivery.message import TransientSendError
+from delivery.ratelimit import RateLimiter, make_rate_limiter, throttle
 from tasks.app import celery_app
 
+log = logging.getLogger(__name__)
+
 MAX_SEND_RETRIES = 8
+MAX_BACKOFF_SECONDS = 300.0
 
 
 @celery_app.task(name="tasks.sending.send_campaign")
 def send_campaign(campaign_id: int) -> None:
-    """Render once, then walk the audience and enqueue one send task per batch."""
+    """Render once, re-enqueue rows left queued (resume, lost fan-out), then walk the audience."""
     rt = get_runtime()
-    campaign_send.start_campaign(rt.db, rt.site, campaign_id)
-    while delivery_ids := campaign_send.queue_batch(rt.db, campaign_id):
-        send_batch.delay(campaign_id, delivery_ids)
+    if not campaign_send.start_campaign(rt.db, rt.site, campaign_id):
+        return  # paused or cancelled before this task ran
+    for queued in campaign_send.queued_batches(rt.db, campaign_id):
+        send_batch.delay(campaign_id, queued)
+    while (fresh := campaign_send.queue_batch(rt.db, rt.site, campaign_id)) is not None:
+        if fresh:  # empty when the whole slice waits for its local send time
+            send_batch.delay(campaign_id, fresh)
     campaign_send.finish_if_done(rt.db, campaign_id)
+
+
+@functools.cache
+def _limiter(rate: float, redis_url: str | None) -> RateLimiter | None:
+    return make_rate_limiter(rate, redis_url)
 
 
 @celery_app.task(name="tasks.sending.send_batch", bind=True, max_retries=MAX_SEND_RETRIES)
 def send_batch(self: Task, campaign_id: int, delivery_ids: list[int]) -> dict[str, int]:
     rt = get_runtime()
+    settings = rt.settings
+    limiter = _limiter(settings.send_rate_per_second, settings.redis_url)
     try:
         outcome = campaign_send.send_batch(
-            rt.db, rt.site, rt.sender, rt.links, campaign_id, delivery_ids
+            rt.db,
+            rt.site,
+            rt.sender,
+            rt.links,
+            campaign_id,
+            delivery_ids,
+            pause_after_failures=settings.pause_after_failures,
+            throttle=(lambda n: throttle(limiter, n)) if limiter else None,
         )
     except TransientSendError as exc:
-        # Exponential back-off with jitter, or the provider's own reset time.
-        delay = exc.retry_after or min(300.0, 2.0**self.request.retries) * random.uniform(0.5, 1.5)
-        raise self.retry(exc=exc, countdown=delay) from exc
+        if self.request.retries >= self.max_retries:
+            log.warning(
+                "campaign %s: batch gave up after %s retries: %s",
+                campaign_id,
+                self.max_retries,
+                exc,
+            )
+            campaign_send.give_up(
+                rt.db,
+                campaign_id,
+                delivery_ids,
+                f"gave up after retries: {exc}",
+                settings.pause_after_failures,
+            )
+            campaign_send.finish_if_done(rt.db, campaign_id)
+            return {"sent": 0, "failed": len(delivery_ids), "uncertain": 0}
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, exc.retry_after)) from exc
     campaign_send.finish_if_done(rt.db, campaign_id)
     return {"sent": outcome.sent, "failed": outcome.failed, "uncertain": outcome.uncertain}
+
+
+def backoff(retries: int, retry_after: float | None) -> float:
+    """The provider's reset time if it gave one, else exponential back-off with full jitter."""
+    if retry_after is not None:
+        return retry_after + random.uniform(0, 1)
+    return min(MAX_BACKOFF_SECONDS, 2.0**retries) * random.uniform(0.5, 1.5)
+
+
+@celery_app.task(name="tasks.sending.sweep")
+def sweep() -> dict[str, int]:
+    """Every minute: start due scheduled campaigns, send rows whose local time came,
+    re-run stalled fan-outs, mark rows whose worker vanished as uncertain."""
+    rt = get_runtime()
+    result = campaign_send.sweep(rt.db)
+    for campaign_id in [*result.start, *result.rescue]:
+        send_campaign.delay(campaign_id)
+    for campaign_id, delivery_ids in result.due:
+        send_batch.delay(campaign_id, delivery_ids)
+    return {
+        "started": len(result.start),
+        "rescued": len(result.rescue),
+        "due_batches": len(result.due),
+        "lost": result.lost,
+    }

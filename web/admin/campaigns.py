@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
-from campaigns.compose import CampaignError
+from campaigns.compose import CampaignError, create_campaign
 from campaigns.preview import get_campaign, preview
 from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
 from db.models import Campaign
+from delivery import campaign_send
 from delivery.ledger import counts_by_status
+from delivery.message import SendError
 from subscribers.addresses import InvalidEmail
 from web.archive import CampaignId
 
@@ -83,3 +86,150 @@ def preview_campaign(
     if format == "text":
         return PlainTextResponse(f"Subject: {shown.subject}\n\n{shown.text}", headers=headers)
     return HTMLResponse(shown.html, headers=headers)
+
+
+# -- life cycle (delivery) ----------------------------------------------------------
+
+
+class CampaignIn(BaseModel):
+    lists: list[str] = Field(
+        default_factory=list, description="Audience lists; default lists if empty."
+    )
+    post_ids: list[int] | None = Field(None, description="Posts to include; new posts if left out.")
+    subject: str | None = None
+    intro: str = ""
+
+
+class SendIn(BaseModel):
+    at: dt.datetime | None = Field(
+        None, description="Send later (ISO 8601; without an offset, the site's time zone)."
+    )
+    local_time: str | None = Field(
+        None, description="HH:MM in each subscriber's time zone.", examples=["09:00"]
+    )
+
+
+class TestIn(BaseModel):
+    to: EmailStr
+
+
+class ProgressOut(BaseModel):
+    id: int
+    status: str
+    status_reason: str | None
+    total: int
+    done: int
+    waiting: int
+    deliveries: dict[str, int]
+
+
+def _progress(rt: Runtime, campaign_id: CampaignId) -> ProgressOut:
+    with rt.db.session() as session:
+        if session.get(Campaign, campaign_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign with id {campaign_id}")
+    return ProgressOut(**campaign_send.progress(rt.db, campaign_id).as_dict())  # type: ignore[arg-type]
+
+
+def _conflict(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+
+
+@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
+def create(request: Request, body: CampaignIn) -> CampaignOut:
+    """Compose a draft campaign."""
+    rt = _runtime(request)
+    try:
+        with rt.db.session() as session:
+            campaign = create_campaign(
+                session,
+                rt.site,
+                lists=body.lists or rt.site.default_lists(),
+                post_ids=body.post_ids,
+                subject=body.subject,
+                intro=body.intro,
+            )
+            return CampaignOut(
+                id=campaign.id,
+                subject=campaign.subject,
+                status=campaign.status.value,
+                lists=campaign.list_slugs,
+                post_ids=campaign.post_ids,
+                deliveries={},
+            )
+    except CampaignError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/{campaign_id}", response_model=ProgressOut)
+def get_status(request: Request, campaign_id: CampaignId) -> ProgressOut:
+    """The campaign's state and its deliveries counted by state."""
+    return _progress(_runtime(request), campaign_id)
+
+
+@router.post("/{campaign_id}/send", response_model=ProgressOut, status_code=202)
+def send(request: Request, campaign_id: CampaignId, body: SendIn | None = None) -> ProgressOut:
+    """Send now, or schedule with `at`; `local_time` sends at HH:MM in each subscriber's zone."""
+    from tasks.sending import send_campaign
+
+    rt = _runtime(request)
+    body = body or SendIn(at=None, local_time=None)
+    at = body.at
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=rt.site.newsletter.tz)
+    _progress(rt, campaign_id)  # 404 first
+    try:
+        campaign_send.schedule(rt.db, campaign_id, send_at=at, local_time=body.local_time)
+    except ValueError as exc:
+        raise _conflict(exc) from None
+    if at is None:
+        send_campaign.delay(campaign_id)
+    return _progress(rt, campaign_id)
+
+
+@router.post("/{campaign_id}/pause", response_model=ProgressOut)
+def pause(request: Request, campaign_id: CampaignId) -> ProgressOut:
+    rt = _runtime(request)
+    _progress(rt, campaign_id)
+    try:
+        campaign_send.pause(rt.db, campaign_id)
+    except CampaignError as exc:
+        raise _conflict(exc) from None
+    return _progress(rt, campaign_id)
+
+
+@router.post("/{campaign_id}/resume", response_model=ProgressOut)
+def resume(request: Request, campaign_id: CampaignId) -> ProgressOut:
+    from tasks.sending import send_campaign
+
+    rt = _runtime(request)
+    _progress(rt, campaign_id)
+    try:
+        campaign_send.resume(rt.db, campaign_id)
+    except CampaignError as exc:
+        raise _conflict(exc) from None
+    send_campaign.delay(campaign_id)
+    return _progress(rt, campaign_id)
+
+
+@router.post("/{campaign_id}/cancel", response_model=ProgressOut)
+def cancel(request: Request, campaign_id: CampaignId) -> ProgressOut:
+    """Stop for good; deliveries not yet sent become `skipped`."""
+    rt = _runtime(request)
+    _progress(rt, campaign_id)
+    try:
+        campaign_send.cancel(rt.db, campaign_id)
+    except CampaignError as exc:
+        raise _conflict(exc) from None
+    return _progress(rt, campaign_id)
+
+
+@router.post("/{campaign_id}/test", status_code=202)
+def test_send(request: Request, campaign_id: CampaignId, body: TestIn) -> dict[str, str]:
+    """Send one [TEST] copy to `to`; nothing is recorded in the ledger."""
+    rt = _runtime(request)
+    _progress(rt, campaign_id)
+    try:
+        campaign_send.send_test(rt.db, rt.site, rt.sender, rt.links, campaign_id, str(body.to))
+    except (SendError, CampaignError) as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"test send failed: {exc}") from None
+    return {"status": "sent", "to": str(body.to)}

@@ -1,0 +1,282 @@
+"""Campaign send throughput and worker memory, against a naive design, in one run.
+
+Setup per size: a throw-away PostgreSQL database seeded with COPY, Redis (the
+database in BENCH_REDIS_URL, flushed before and after), the fake SendGrid on
+loopback answering after 50 ms, and the Celery worker as the README
+recommends for two cores. The clock runs from enqueueing `send_campaign` to
+the campaign's `sent` state. Worker memory is the summed RSS of the worker's
+processes (parent and pool children), sampled every 100 ms; its peak is
+reported per size so growth with list size shows.
+
+The naive design (one task and one SendGrid call per email) runs on a
+smaller list in the same run; the ratio compares recipients/s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.common import Figure
+from campaigns.compose import create_campaign
+from config.settings import PROJECT_ROOT, load_settings
+from config.site import load_site
+from db.engine import Database
+from db.migrate import upgrade
+from db.models import Campaign, CampaignStatus
+from tasks.app import make_celery
+from tests.support.fake_sendgrid import FakeSendGrid
+
+SECTION = "campaign"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get(
+    "BENCH_REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+)
+KEY = "SG.bench"
+LATENCY = 0.05
+# The README's recommendation for two cores (see "## Sending").
+WORKER_POOL = os.environ.get("BENCH_WORKER_POOL", "threads")
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "4"))
+TARGET_RATE = 20_000.0
+TARGET_MEMORY_MB = 200.0
+
+
+@dataclass(frozen=True)
+class Run:
+    recipients: int
+    seconds: float
+    peak_rss_mb: float
+    accepted: int
+
+    @property
+    def rate(self) -> float:
+        return self.recipients / self.seconds
+
+
+def run(quick: bool) -> list[Figure]:
+    sizes = [10_000] if quick else [10_000, 100_000, 300_000]
+    naive_size = 500 if quick else 2_000
+    figures: list[Figure] = []
+    runs: dict[int, Run] = {}
+    for size in sizes:
+        runs[size] = measure(size, naive=False)
+        r = runs[size]
+        figures.append(
+            Figure(SECTION, f"send {size:,} recipients", r.rate, "recipients/s", TARGET_RATE,
+                   note=f"{r.seconds:.1f}s, {r.accepted:,} accepted by the fake")
+        )  # fmt: skip
+        figures.append(
+            Figure(SECTION, f"worker peak memory at {size:,}", r.peak_rss_mb, "MB",
+                   TARGET_MEMORY_MB, direction="max", note="sum of RSS over worker processes")
+        )  # fmt: skip
+    naive = measure(naive_size, naive=True)
+    figures.append(
+        Figure(SECTION, f"naive design, {naive_size:,} recipients", naive.rate, "recipients/s",
+               note=f"one task and one API call per email; peak {naive.peak_rss_mb:.0f} MB")
+    )  # fmt: skip
+    main = runs[100_000] if 100_000 in runs else runs[sizes[0]]
+    figures.append(Figure(SECTION, "batched / naive speed", main.rate / naive.rate, "x"))
+    return figures
+
+
+def measure(size: int, *, naive: bool) -> Run:
+    fake = FakeSendGrid(api_key=KEY, keep_bodies=False).start()
+    fake.set_faults(latency=LATENCY)
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    try:
+        with throwaway_database() as url:
+            db = Database.from_url(url)
+            upgrade(db.engine)
+            seed(db, size)
+            site = load_site(PROJECT_ROOT / "site.example.toml")
+            with db.session() as session:
+                campaign_id = create_campaign(session, site, lists=["videos"], subject="Bench").id
+            env = worker_env(url, fake.url)
+            with worker(env) as pid:
+                settings = load_settings(database_url=url, redis_url=REDIS_URL)
+                broker = make_celery(settings)
+                task = (
+                    "bench.naive_tasks.send_campaign_naively"
+                    if naive
+                    else "tasks.sending.send_campaign"
+                )
+                sampler = RssSampler(pid)
+                sampler.start()
+                started = time.perf_counter()
+                broker.send_task(task, args=[campaign_id])
+                wait_sent(db, campaign_id, timeout=600)
+                seconds = time.perf_counter() - started
+                sampler.stop()
+            db.engine.dispose()
+        accepted = fake.counts["accepted_recipients"]
+        if accepted != size:
+            raise AssertionError(f"the fake accepted {accepted} recipients, expected {size}")
+        return Run(size, seconds, sampler.peak / 1024 / 1024, accepted)
+    finally:
+        client.flushdb()
+        client.close()
+        fake.stop()
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"broadsheet_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(db: Database, count: int) -> None:
+    """`count` confirmed subscribers on `videos`, written with COPY (300,000 in a few seconds)."""
+    buffer = io.StringIO()
+    for n in range(count):
+        address = f"reader{n}@example.org"
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        buffer.write(f"{address}\t{digest}\tconfirmed\tinstant\t2026-01-01 00:00:00+00\t0\n")
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        columns = "email, email_hash, status, cadence, created_at, soft_bounces"
+        with cursor.copy(f"COPY subscribers ({columns}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        cursor.execute(
+            "INSERT INTO subscriptions (subscriber_id, list_slug, created_at) "
+            "SELECT id, 'videos', now() FROM subscribers"
+        )
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def worker_env(database_url: str, sendgrid_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        MAIL_BACKEND="sendgrid",
+        SENDGRID_API_KEY=KEY,
+        SENDGRID_API_HOST=sendgrid_url,
+        SITE_CONFIG=str(PROJECT_ROOT / "site.example.toml"),
+        BASE_URL="https://letters.example",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    return env
+
+
+@contextmanager
+def worker(env: dict[str, str]) -> Iterator[int]:
+    command = [
+        sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
+        "--loglevel=WARNING", f"--pool={WORKER_POOL}", f"--concurrency={WORKER_CONCURRENCY}",
+        "--include=bench.naive_tasks",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", f"bench-{os.getpid()}@%h",
+    ]  # fmt: skip
+    log = Path(PROJECT_ROOT / "var" / "bench-worker.log")
+    log.parent.mkdir(exist_ok=True)
+    process = subprocess.Popen(
+        command, env=env, cwd=PROJECT_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        time.sleep(0.5)
+        if WORKER_POOL == "prefork":
+            wait_children(process.pid, WORKER_CONCURRENCY, timeout=30)
+        else:
+            time.sleep(3)  # threads start inside the one process
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_sent(db: Database, campaign_id: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            if campaign.status is CampaignStatus.sent:
+                return
+            if campaign.status not in (CampaignStatus.draft, CampaignStatus.sending):
+                raise AssertionError(
+                    f"campaign ended {campaign.status.value}: {campaign.status_reason}"
+                )
+        time.sleep(0.05)
+    raise AssertionError(f"campaign not sent within {timeout}s (see var/bench-worker.log)")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def wait_children(pid: int, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(children(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class RssSampler:
+    """Samples the summed RSS of a process and its children in a thread."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.pid = pid
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = rss_bytes(self.pid) + sum(rss_bytes(c) for c in children(self.pid))
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.every)

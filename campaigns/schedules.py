@@ -1,0 +1,287 @@
+"""Schedules from the site file: a weekly digest by cron, or an instant send per new video.
+
+Beat calls `run_due` every minute; each call decides from the database what is
+due, so a missed tick (workers down) is noticed on the next one. Every firing
+is written as a `ScheduleRun`, unique per (schedule, due time), so a schedule
+fires at most once per due time however many beats or workers race — and when
+it does not send (no new posts, too late), the row says why.
+
+- digest: due at the latest cron time at or before now, in the site's time
+  zone. Fired within `grace_minutes` of that time it makes a campaign from
+  the posts that arrived since its last campaign (skipped if there are none
+  and `only_if_new`); later than that it records `late` and sends nothing.
+- instant: due whenever a video from one of its feeds (all YouTube feeds if
+  none are named) is past its hold window and newer than the schedule's last
+  run. Videos that became available more than `grace_minutes` ago are
+  recorded as `late`; the first run ever looks back `grace_minutes` only, so
+  adding a schedule never mails the whole back catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from campaigns.compose import create_campaign, new_posts
+from config.site import Schedule, SiteConfig
+from db.engine import Database
+from db.models import Feed, Post, PostKind, ScheduleRun, utcnow
+from delivery.ledger import as_utc
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_NAMES = {
+    # Day-of-week names, Sunday = 0 (7 is Sunday too), and month names.
+    **{d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
+    **{m: i + 1 for i, m in enumerate(_MONTHS)},
+}
+
+
+class CronError(ValueError):
+    """A cron expression that cannot be read; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A five-field cron expression: minute hour day-of-month month day-of-week."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+    any_day: bool
+    any_weekday: bool
+
+    @classmethod
+    def parse(cls, expression: str) -> Cron:
+        fields = expression.split()
+        if len(fields) != 5:
+            raise CronError(f"cron {expression!r} must have five fields")
+        minute, hour, day, month, weekday = fields
+        weekdays = frozenset(d % 7 for d in _field(weekday, 0, 7, "day of week"))
+        return cls(
+            minutes=_field(minute, 0, 59, "minute"),
+            hours=_field(hour, 0, 23, "hour"),
+            days=_field(day, 1, 31, "day of month"),
+            months=_field(month, 1, 12, "month"),
+            weekdays=weekdays,
+            any_day=day == "*",
+            any_weekday=weekday == "*",
+        )
+
+    def day_matches(self, day: dt.date) -> bool:
+        if day.month not in self.months:
+            return False
+        in_month = day.day in self.days
+        in_week = (day.isoweekday() % 7) in self.weekdays
+        # Classic cron: when both day fields are restricted, either may match.
+        if self.any_day or self.any_weekday:
+            return in_month and in_week
+        return in_month or in_week
+
+    def previous(self, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
+        """The latest firing time at or before `now` (UTC), within a year; None if none."""
+        local = now.astimezone(tz)
+        day = local.date()
+        for _ in range(366):
+            if self.day_matches(day):
+                for hour in sorted(self.hours, reverse=True):
+                    for minute in sorted(self.minutes, reverse=True):
+                        moment = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
+                        if moment <= local:
+                            return moment.astimezone(dt.UTC)
+            day -= dt.timedelta(days=1)
+        return None
+
+
+def _field(text: str, low: int, high: int, name: str) -> frozenset[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        body, _, step_text = part.partition("/")
+        step = _number(step_text, name) if step_text else 1
+        if body == "*":
+            start, end = low, high
+        elif "-" in body:
+            a, b = body.split("-", 1)
+            start, end = _number(a, name), _number(b, name)
+        else:
+            start = _number(body, name)
+            end = high if step_text else start
+        if not (low <= start <= end <= high) or step < 1:
+            raise CronError(f"cron {name} {part!r} is outside {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+def _number(text: str, name: str) -> int:
+    upper = text.upper()
+    if upper in _NAMES:
+        return _NAMES[upper]
+    try:
+        return int(text)
+    except ValueError:
+        raise CronError(f"cron {name} {text!r} is not a number or name") from None
+
+
+@dataclass(frozen=True)
+class Firing:
+    schedule: str
+    due_at: dt.datetime
+    outcome: str  # created, skipped, late
+    reason: str | None = None
+    campaign_id: int | None = None
+
+
+def run_due(db: Database, site: SiteConfig, now: dt.datetime | None = None) -> list[Firing]:
+    """Fire every schedule that is due; returns what happened (campaigns to send have ids)."""
+    now = now or utcnow()
+    firings: list[Firing] = []
+    for schedule in site.schedules:
+        if schedule.kind == "digest":
+            firing = _run_digest(db, site, schedule, now)
+            firings.extend([firing] if firing else [])
+        else:
+            firings.extend(_run_instant(db, site, schedule, now))
+    return firings
+
+
+def _run_digest(
+    db: Database, site: SiteConfig, schedule: Schedule, now: dt.datetime
+) -> Firing | None:
+    assert schedule.cron is not None  # the site schema requires it for digests
+    due = Cron.parse(schedule.cron).previous(now, site.newsletter.tz)
+    if due is None:
+        return None
+    with db.session() as session:
+        if _already_ran(session, schedule.name, due):
+            return None
+    late = now - due
+    if late > dt.timedelta(minutes=schedule.grace_minutes):
+        reason = (
+            f"fired {_minutes(late)} min after {due.isoformat()}, "
+            f"beyond the grace of {schedule.grace_minutes} min; nothing sent"
+        )
+        return _record(db, Firing(schedule.name, due, "late", reason))
+    return _fire(db, site, schedule, due, now, post_ids=None)
+
+
+def _run_instant(
+    db: Database, site: SiteConfig, schedule: Schedule, now: dt.datetime
+) -> list[Firing]:
+    grace = dt.timedelta(minutes=schedule.grace_minutes)
+    with db.session() as session:
+        since = session.scalar(
+            select(func.max(ScheduleRun.due_at)).where(ScheduleRun.schedule_name == schedule.name)
+        )
+        since = as_utc(since) if since is not None else now - grace
+        videos = _new_videos(session, site, schedule, since, now)
+    stale = [p for p in videos if p.available_at < now - grace]
+    fresh = [p for p in videos if p.available_at >= now - grace]
+    firings: list[Firing] = []
+    if stale:
+        reason = (
+            f"{len(stale)} video(s) became available more than {schedule.grace_minutes} min "
+            f"ago (posts {', '.join(str(p.id) for p in stale)}); nothing sent"
+        )
+        firing = _record(
+            db, Firing(schedule.name, max(p.available_at for p in stale), "late", reason)
+        )
+        firings.extend([firing] if firing else [])
+    if fresh:
+        due = max(p.available_at for p in fresh)
+        firing = _fire(db, site, schedule, due, now, post_ids=[p.id for p in fresh])
+        firings.extend([firing] if firing else [])
+    return firings
+
+
+def _new_videos(
+    session: Session, site: SiteConfig, schedule: Schedule, since: dt.datetime, now: dt.datetime
+) -> list[Post]:
+    feeds = list(schedule.feeds) or [f.name for f in site.feeds if f.resolved_kind == "youtube"]
+    return list(
+        session.scalars(
+            select(Post)
+            .join(Feed, Feed.id == Post.feed_id)
+            .where(
+                Feed.name.in_(feeds),
+                Post.kind == PostKind.video,
+                Post.available_at > since,
+                Post.available_at <= now,
+            )
+            .order_by(Post.available_at.desc(), Post.id.desc())
+        )
+    )
+
+
+def _fire(
+    db: Database,
+    site: SiteConfig,
+    schedule: Schedule,
+    due: dt.datetime,
+    now: dt.datetime,
+    post_ids: Sequence[int] | None,
+) -> Firing | None:
+    """Claim the (schedule, due) slot and make the campaign in one transaction."""
+    try:
+        with db.session() as session:
+            run = ScheduleRun(
+                schedule_name=schedule.name, due_at=due, ran_at=now, outcome="created"
+            )
+            session.add(run)
+            session.flush()  # the unique (schedule, due) row: a racing beat fails here
+            if (
+                post_ids is None
+                and schedule.only_if_new
+                and not new_posts(session, schedule.name, now)
+            ):
+                run.outcome, run.reason = "skipped", "no new posts since the last campaign"
+                return Firing(schedule.name, due, "skipped", run.reason)
+            campaign = create_campaign(
+                session,
+                site,
+                lists=schedule.lists,
+                post_ids=post_ids,
+                subject=schedule.subject,
+                schedule_name=schedule.name,
+                now=now,
+            )
+            run.campaign_id = campaign.id
+            return Firing(schedule.name, due, "created", campaign_id=campaign.id)
+    except IntegrityError:
+        return None  # another process fired this due time first
+
+
+def _record(db: Database, firing: Firing) -> Firing | None:
+    try:
+        with db.session() as session:
+            session.add(
+                ScheduleRun(
+                    schedule_name=firing.schedule,
+                    due_at=firing.due_at,
+                    outcome=firing.outcome,
+                    reason=firing.reason,
+                )
+            )
+        return firing
+    except IntegrityError:
+        return None
+
+
+def _already_ran(session: Session, name: str, due: dt.datetime) -> bool:
+    return (
+        session.scalar(
+            select(ScheduleRun.id).where(
+                ScheduleRun.schedule_name == name, ScheduleRun.due_at == due
+            )
+        )
+        is not None
+    )
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds() // 60)

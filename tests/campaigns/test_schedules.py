@@ -1,0 +1,207 @@
+"""Schedules: the cron matcher, digests in the site's time zone, instant sends, lateness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from campaigns.schedules import Cron, CronError, run_due
+from config.site import Schedule, SiteConfig
+from db.engine import Database
+from db.models import Campaign, Feed, Post, PostKind, ScheduleRun
+
+UTC = dt.UTC
+DENVER = ZoneInfo("America/Denver")
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def with_schedules(site: SiteConfig, *schedules: Schedule) -> SiteConfig:
+    return site.model_copy(update={"schedules": schedules})
+
+
+def digest(**kw: object) -> Schedule:
+    fields: dict[str, object] = {
+        "name": "weekly",
+        "kind": "digest",
+        "cron": "0 9 * * MON",
+        "lists": ("weekly",),
+        "grace_minutes": 60,
+    }
+    return Schedule(**{**fields, **kw})  # type: ignore[arg-type]
+
+
+def instant(**kw: object) -> Schedule:
+    fields: dict[str, object] = {
+        "name": "new-video",
+        "kind": "instant",
+        "lists": ("videos",),
+        "feeds": ("channel",),
+        "grace_minutes": 60,
+    }
+    return Schedule(**{**fields, **kw})  # type: ignore[arg-type]
+
+
+def add_post(
+    db: Database, feed_name: str, kind: PostKind, guid: str, available: dt.datetime
+) -> int:
+    with db.session() as session:
+        feed = session.scalar(select(Feed).where(Feed.name == feed_name))
+        if feed is None:
+            feed = Feed(name=feed_name, url=f"https://example.com/{feed_name}.xml", kind="youtube")
+            session.add(feed)
+            session.flush()
+        post = Post(
+            feed_id=feed.id,
+            guid=guid,
+            kind=kind,
+            title=f"Post {guid}",
+            link=f"https://example.com/{guid}",
+            published_at=available,
+            tags=[],
+            content_hash=guid,
+            first_seen_at=available,
+            available_at=available,
+        )
+        session.add(post)
+        session.flush()
+        return post.id
+
+
+def runs(db: Database) -> list[tuple[str, str, str | None]]:
+    with db.session() as session:
+        return [
+            (r.outcome, r.due_at.isoformat(), r.reason)
+            for r in session.scalars(select(ScheduleRun).order_by(ScheduleRun.id))
+        ]
+
+
+# -- the cron matcher -----------------------------------------------------------
+
+
+def test_cron_finds_the_latest_firing_in_the_sites_time_zone() -> None:
+    cron = Cron.parse("0 9 * * MON")
+    # Monday 1 Dec 2026, 09:30 in Denver (UTC-7) is 16:30 UTC.
+    assert cron.previous(at(2026, 12, 1, 16, 30), DENVER) == at(2026, 11, 30, 16, 0)
+    assert cron.previous(at(2026, 11, 30, 16, 0), DENVER) == at(2026, 11, 30, 16, 0)
+    assert cron.previous(at(2026, 11, 30, 15, 59), DENVER) == at(2026, 11, 23, 16, 0)
+
+
+def test_cron_reads_lists_ranges_steps_and_names() -> None:
+    cron = Cron.parse("*/15 8-10 1,15 JAN-MAR sun")
+    assert cron.minutes == {0, 15, 30, 45}
+    assert cron.hours == {8, 9, 10}
+    assert cron.months == {1, 2, 3}
+    assert cron.weekdays == {0}
+    # Both day fields restricted: either matches (1 Feb 2026 is a Sunday, 15 Jan a Thursday).
+    assert cron.day_matches(dt.date(2026, 2, 1)) and cron.day_matches(dt.date(2026, 1, 15))
+    assert not cron.day_matches(dt.date(2026, 1, 16))
+    assert Cron.parse("0 0 * * 7").weekdays == {0}
+
+
+@pytest.mark.parametrize("bad", ["0 9 * *", "61 9 * * *", "0 9 * * FUNDAY", "0 9 */0 * *"])
+def test_a_bad_cron_is_one_clear_error(bad: str) -> None:
+    with pytest.raises(CronError, match="cron"):
+        Cron.parse(bad)
+
+
+# -- digests (the example site is in America/Chicago, UTC-6 in winter) --
+
+
+def test_a_digest_on_time_makes_one_campaign_from_new_posts(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest())
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
+    now = at(2026, 11, 30, 15, 1)  # one minute after Monday 09:00 in Chicago
+    [firing] = run_due(db, site, now)
+    assert firing.outcome == "created" and firing.campaign_id is not None
+    assert run_due(db, site, now + dt.timedelta(minutes=1)) == []  # once per due time
+    with db.session() as session:
+        campaign = session.get(Campaign, firing.campaign_id)
+        assert campaign is not None
+        assert campaign.schedule_name == "weekly" and campaign.list_slugs == ["weekly"]
+        assert len(campaign.post_ids) == 1
+
+
+def test_a_digest_with_nothing_new_is_skipped_and_says_why(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest())
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
+    assert firing.outcome == "skipped"
+    assert runs(db) == [
+        ("skipped", "2026-11-30T15:00:00+00:00", "no new posts since the last campaign")
+    ]
+
+
+def test_a_digest_may_send_without_new_posts_when_asked(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest(only_if_new=False))
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
+    assert firing.outcome == "created"
+
+
+def test_a_late_digest_within_grace_still_sends(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest())
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 59))  # workers were down 59 minutes
+    assert firing.outcome == "created"
+
+
+def test_a_digest_too_late_sends_nothing_and_records_why(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest())
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
+    [firing] = run_due(db, site, at(2026, 11, 30, 17, 0))  # two hours late, grace is one
+    assert firing.outcome == "late" and firing.campaign_id is None
+    [(outcome, due, reason)] = runs(db)
+    assert (outcome, due) == ("late", "2026-11-30T15:00:00+00:00")
+    assert reason is not None and "120 min" in reason and "grace of 60 min" in reason
+    with db.session() as session:
+        assert session.scalar(select(Campaign.id)) is None
+
+
+# -- instant sends ----------------------------------------------------------------------
+
+
+def test_a_new_video_from_a_listed_feed_is_sent_once(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, instant())
+    now = at(2026, 12, 1, 12, 0)
+    run_due(db, site, now - dt.timedelta(minutes=5))  # nothing yet
+    video = add_post(db, "channel", PostKind.video, "v1", now - dt.timedelta(minutes=2))
+    add_post(db, "channel", PostKind.article, "a1", now - dt.timedelta(minutes=2))
+    add_post(db, "other-channel", PostKind.video, "v2", now - dt.timedelta(minutes=2))
+    add_post(db, "channel", PostKind.video, "held", now + dt.timedelta(minutes=30))  # on hold
+    [firing] = run_due(db, site, now)
+    assert firing.outcome == "created"
+    with db.session() as session:
+        campaign = session.get(Campaign, firing.campaign_id)
+        assert campaign is not None and campaign.post_ids == [video]
+    assert run_due(db, site, now + dt.timedelta(minutes=1)) == []
+
+
+def test_the_held_video_goes_out_when_its_hold_ends(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, instant())
+    now = at(2026, 12, 1, 12, 0)
+    held = add_post(db, "channel", PostKind.video, "held", now + dt.timedelta(minutes=30))
+    assert run_due(db, site, now) == []
+    [firing] = run_due(db, site, now + dt.timedelta(minutes=31))
+    with db.session() as session:
+        campaign = session.get(Campaign, firing.campaign_id)
+        assert campaign is not None and campaign.post_ids == [held]
+
+
+def test_videos_past_the_grace_are_recorded_late_not_sent(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, instant())
+    now = at(2026, 12, 1, 12, 0)
+    add_post(db, "channel", PostKind.video, "first", now - dt.timedelta(hours=6))
+    [sent] = run_due(db, site, now - dt.timedelta(hours=5, minutes=55))
+    assert sent.outcome == "created"  # then the workers went down for hours
+    add_post(db, "channel", PostKind.video, "old", now - dt.timedelta(hours=3))
+    fresh = add_post(db, "channel", PostKind.video, "new", now - dt.timedelta(minutes=10))
+    firings = run_due(db, site, now)
+    assert [f.outcome for f in firings] == ["late", "created"]
+    assert firings[0].reason is not None and "more than 60 min" in firings[0].reason
+    with db.session() as session:
+        campaign = session.get(Campaign, firings[1].campaign_id)
+        assert campaign is not None and campaign.post_ids == [fresh]

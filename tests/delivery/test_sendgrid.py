@@ -1,0 +1,167 @@
+"""The SendGrid backend against the fake SendGrid: request shape and error mapping."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from delivery.message import (
+    Envelope,
+    PermanentSendError,
+    Recipient,
+    TransientSendError,
+    UncertainSendError,
+)
+from delivery.personalize import list_unsubscribe_headers
+from delivery.placeholders import placeholder
+from delivery.sendgrid import SendGridSender, request_body
+from tests.support.fake_sendgrid import FakeSendGrid
+
+KEY = "SG.test-key"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSendGrid]:
+    server = FakeSendGrid(api_key=KEY).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sender(fake: FakeSendGrid) -> Iterator[SendGridSender]:
+    s = SendGridSender(KEY, fake.url)
+    yield s
+    s.close()
+
+
+def envelope() -> Envelope:
+    return Envelope(
+        subject="New video",
+        html=f"<a href='{placeholder('unsubscribe_url')}'>Leave</a>",
+        text=f"Leave: {placeholder('unsubscribe_url')}",
+        from_email="letters@steady-ground.example",
+        from_name="Steady Ground",
+        reply_to="hello@steady-ground.example",
+        categories=("campaign", "campaign-3"),
+        custom_args={"campaign_id": "3"},
+    )
+
+
+def recipient(n: int) -> Recipient:
+    url = f"https://steady-ground.example/u/{n}"
+    return Recipient(
+        email=f"r{n}@example.org",
+        name=f"Reader {n}",
+        substitutions={"unsubscribe_url": url},
+        headers=list_unsubscribe_headers(url),
+        custom_args={"campaign_id": "3", "delivery_id": str(n)},
+    )
+
+
+def test_one_request_carries_one_personalization_per_recipient(
+    fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    receipt = sender.send_batch(envelope(), [recipient(n) for n in range(3)])
+    assert fake.counts["accepted_requests"] == 1
+    assert receipt.message_id is not None and receipt.message_id.startswith("fake-")
+    first = fake.accepted()[0]
+    assert first.personalization["to"] == [{"email": "r0@example.org", "name": "Reader 0"}]
+    assert first.personalization["substitutions"] == {
+        "[%unsubscribe_url%]": "https://steady-ground.example/u/0"
+    }
+    assert first.custom_args == {"campaign_id": "3", "delivery_id": "0"}
+    assert first.request["categories"] == ["campaign", "campaign-3"]
+    assert first.request["reply_to"] == {"email": "hello@steady-ground.example"}
+    assert [c["type"] for c in first.request["content"]] == ["text/plain", "text/html"]
+
+
+def test_a_429_is_transient_and_carries_the_reset_time(
+    fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    fake.set_faults(sequence=[429], reset_after=5)
+    with pytest.raises(TransientSendError) as caught:
+        sender.send_batch(envelope(), [recipient(1)])
+    assert caught.value.retry_after is not None and 3 <= caught.value.retry_after <= 6
+    assert fake.recipients() == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_5xx_is_transient(fake: FakeSendGrid, sender: SendGridSender, status: int) -> None:
+    fake.set_faults(sequence=[status])
+    with pytest.raises(TransientSendError, match=str(status)):
+        sender.send_batch(envelope(), [recipient(1)])
+    sender.send_batch(envelope(), [recipient(1)])  # the next call goes through
+    assert fake.recipients() == ["r1@example.org"]
+
+
+def test_a_400_is_permanent_with_the_providers_message(
+    fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    duplicate = [recipient(1), recipient(1)]
+    with pytest.raises(PermanentSendError) as caught:
+        sender.send_batch(envelope(), duplicate)
+    assert "SendGrid 400" in str(caught.value)
+    assert "duplicate instance of [r1@example.org]" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [400, 403, 413])
+def test_refusals_are_never_retried(
+    fake: FakeSendGrid, sender: SendGridSender, status: int
+) -> None:
+    fake.set_faults(sequence=[status])
+    with pytest.raises(PermanentSendError, match=f"SendGrid {status}"):
+        sender.send_batch(envelope(), [recipient(1)])
+
+
+def test_a_wrong_key_is_permanent(fake: FakeSendGrid) -> None:
+    sender = SendGridSender("SG.wrong", fake.url)
+    with pytest.raises(PermanentSendError, match=r"401.*authorization grant"):
+        sender.send_batch(envelope(), [recipient(1)])
+
+
+def test_a_timeout_is_uncertain_because_the_batch_may_have_gone_out(fake: FakeSendGrid) -> None:
+    fake.set_faults(sequence=["timeout"], hang_seconds=1.5)
+    sender = SendGridSender(KEY, fake.url, timeout=httpx.Timeout(0.5, connect=0.5))
+    with pytest.raises(UncertainSendError):
+        sender.send_batch(envelope(), [recipient(1)])
+    deadline = time.monotonic() + 5
+    while not fake.recipients() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.recipients() == ["r1@example.org"]  # it did go out: hence never re-send blindly
+
+
+def test_a_refused_connection_is_transient() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sender = SendGridSender(KEY, f"http://127.0.0.1:{port}")
+    with pytest.raises(TransientSendError, match="unreachable"):
+        sender.send_batch(envelope(), [recipient(1)])
+
+
+def test_an_empty_batch_makes_no_request(fake: FakeSendGrid, sender: SendGridSender) -> None:
+    sender.send_batch(envelope(), [])
+    assert fake.counts["requests"] == 0
+
+
+def test_the_fake_refuses_more_than_1000_personalizations(fake: FakeSendGrid) -> None:
+    body = request_body(envelope(), [recipient(n) for n in range(1001)])
+    response = httpx.post(
+        f"{fake.url}/v3/mail/send", json=body, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "personalizations"
+
+
+def test_the_fake_requires_from_subject_and_content(fake: FakeSendGrid) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    base = request_body(envelope(), [recipient(1)])
+    for missing in ("from", "subject", "content"):
+        body = {k: v for k, v in base.items() if k != missing}
+        response = httpx.post(f"{fake.url}/v3/mail/send", json=body, headers=headers)
+        assert response.status_code == 400, missing
+        assert response.json()["errors"][0]["field"] == missing
