@@ -72,15 +72,13 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
             "is the one to try first.",
         )
         campaign_id = campaign.id
-    campaign_send.start_campaign(rt.db, rt.site, campaign_id)
     task = progress.add_task("sending", total=len(DEMO_PEOPLE)) if progress else None
-    while delivery_ids := campaign_send.queue_batch(rt.db, rt.site, campaign_id):
-        outcome = campaign_send.send_batch(
-            rt.db, rt.site, rt.sender, rt.links, campaign_id, delivery_ids
-        )
-        if progress and task is not None:
+
+    def advance(outcome: campaign_send.BatchOutcome) -> None:
+        if progress is not None and task is not None:
             progress.advance(task, outcome.sent + outcome.skipped + outcome.failed)
-    campaign_send.finish_if_done(rt.db, campaign_id)
+
+    campaign_send.send_inline(rt.db, rt.site, rt.sender, rt.links, campaign_id, advance)
     with rt.db.session() as session:
         from delivery.ledger import counts_by_status
 

@@ -358,6 +358,27 @@ def give_up(
         record_failed_batch(db, campaign_id, error, limit)
 
 
+def send_inline(
+    db: Database,
+    site: SiteConfig,
+    sender: MailSender,
+    links: LinkMaker,
+    campaign_id: int,
+    on_batch: Callable[[BatchOutcome], object] | None = None,
+) -> BatchOutcome:
+    """Every step of a send in this process, as the tasks run them (demo, tests)."""
+    start_campaign(db, site, campaign_id)
+    total = BatchOutcome()
+    while (ids := queue_batch(db, site, campaign_id)) is not None:
+        if ids:
+            outcome = send_batch(db, site, sender, links, campaign_id, ids)
+            total = total.plus(outcome)
+            if on_batch is not None:
+                on_batch(outcome)
+    finish_if_done(db, campaign_id)
+    return total
+
+
 def finish_if_done(db: Database, campaign_id: int) -> bool:
     """Mark the campaign sent once every row has left `queued` and `sending`."""
     with db.session() as session:

@@ -64,9 +64,7 @@ def new_campaign(
 def send(db: Database, site: SiteConfig, campaign_id: int, outbox: Path) -> None:
     """The same steps the Celery tasks run, inline."""
     sender = OutboxSender(outbox)
-    campaign_send.start_campaign(db, site, campaign_id)
-    while ids := campaign_send.queue_batch(db, campaign_id):
-        campaign_send.send_batch(db, site, sender, LINKS, campaign_id, ids)
+    campaign_send.send_inline(db, site, sender, LINKS, campaign_id)
     assert campaign_send.finish_if_done(db, campaign_id)
 
 

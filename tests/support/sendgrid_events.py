@@ -90,12 +90,7 @@ def send_campaign(
     """Create and send a campaign through the real send steps and the runtime's sender."""
     with runtime.db.session() as session:
         campaign_id = create_campaign(session, runtime.site, lists=list(lists), subject=subject).id
-    campaign_send.start_campaign(runtime.db, runtime.site, campaign_id)
-    while ids := campaign_send.queue_batch(runtime.db, campaign_id):
-        campaign_send.send_batch(
-            runtime.db, runtime.site, runtime.sender, runtime.links, campaign_id, ids
-        )
-    campaign_send.finish_if_done(runtime.db, campaign_id)
+    campaign_send.send_inline(runtime.db, runtime.site, runtime.sender, runtime.links, campaign_id)
     return campaign_id
 
 
