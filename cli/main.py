@@ -81,11 +81,20 @@ def _celery(*args: str) -> list[str]:
 @app.command()
 @one_line_errors
 def worker(
-    concurrency: int = typer.Option(2, help="Worker processes (one per core is a good start)."),
+    pool: str = typer.Option(
+        "threads", help="Celery pool: threads (recommended; batches mostly wait) or prefork."
+    ),
+    concurrency: int = typer.Option(4, help="Threads (or processes with --pool prefork)."),
 ) -> None:
     """Run a Celery worker (needs REDIS_URL)."""
     _require_redis()
-    os.execv(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}"))
+    os.execv(sys.executable, _worker_command(pool, concurrency))
+
+
+def _worker_command(pool: str = "threads", concurrency: int = 4) -> list[str]:
+    if pool not in ("threads", "prefork"):
+        raise ValueError(f"--pool must be threads or prefork, not {pool!r}")
+    return _celery("worker", "--loglevel=INFO", f"--pool={pool}", f"--concurrency={concurrency}")
 
 
 @app.command()
@@ -117,7 +126,7 @@ def serve(
             stop.set()
         return
     children = [
-        subprocess.Popen(_celery("worker", "--loglevel=INFO", "--concurrency=2")),
+        subprocess.Popen(_worker_command()),
         subprocess.Popen(_celery("beat", "--loglevel=INFO", "--schedule=var/celerybeat-schedule")),
     ]
     try:
