@@ -39,7 +39,13 @@ from subscribers.addresses import email_hash
 
 SECTION = "events"
 BATCH = 1000
-CONCURRENCY = 2
+CONCURRENCY = int(os.environ.get("BENCH_EVENTS_CONCURRENCY", "2"))
+# uvicorn worker processes, as in production (README, "Production"): SQLite has one
+# writer, so one process; PostgreSQL gets one per core.
+WEB_WORKERS = {
+    "sqlite": int(os.environ.get("BENCH_WEB_WORKERS_SQLITE", "1")),
+    "postgresql": int(os.environ.get("BENCH_WEB_WORKERS", "2")),
+}
 TARGET = 5000.0  # events/s, stored and applied
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -203,8 +209,10 @@ def _server(database_url: str, public_key: str, tmp: Path) -> Iterator[str]:
         OUTBOX_DIR=str(tmp / "outbox"),
         PYTHONPATH=str(PROJECT_ROOT),
     )
+    workers = WEB_WORKERS["sqlite" if database_url.startswith("sqlite") else "postgresql"]
     command = [sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+               "--port", str(port), "--log-level", "warning", "--no-access-log",
+               "--workers", str(workers)]  # fmt: skip
     log = (tmp / f"uvicorn-{port}.log").open("wb")
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -293,6 +294,16 @@ class Event(Base):
     """A provider event (SendGrid webhook), stored once per sg_event_id before processing."""
 
     __tablename__ = "events"
+    # Only pending events are indexed, by id: a claim probes it for exactly the ids it
+    # was given, and a processed event leaves it instead of adding an entry to it.
+    __table_args__ = (
+        Index(
+            "ix_events_pending",
+            "id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     provider_event_id: Mapped[str] = mapped_column(String(128), unique=True)
@@ -305,7 +316,7 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class SponsorClick(Base):
