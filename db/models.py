@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -294,16 +293,6 @@ class Event(Base):
     """A provider event (SendGrid webhook), stored once per sg_event_id before processing."""
 
     __tablename__ = "events"
-    # Only pending events are indexed, by id: a claim probes it for exactly the ids it
-    # was given, and a processed event leaves it instead of adding an entry to it.
-    __table_args__ = (
-        Index(
-            "ix_events_pending",
-            "id",
-            postgresql_where=text("processed_at IS NULL"),
-            sqlite_where=text("processed_at IS NULL"),
-        ),
-    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     provider_event_id: Mapped[str] = mapped_column(String(128), unique=True)
@@ -317,6 +306,22 @@ class Event(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingEvent(Base):
+    """A stored event not yet applied; the claim deletes its row.
+
+    No index on events mentions `processed_at`, so the claim's UPDATE of that
+    column can rewrite a row in place (a HOT update on PostgreSQL, with the free
+    space the events table keeps per page) instead of adding an entry to each of
+    its indexes; this small table is how pending events are found.
+    """
+
+    __tablename__ = "pending_events"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class SponsorClick(Base):

@@ -1,8 +1,8 @@
 """Stored events to state: suppression, subscriber status, per-delivery counters.
 
-Events are claimed (processed_at set) in the same transaction that applies
-them, so a crash rolls both back and the events stay pending; a second worker
-never applies an event twice. The frequent kinds (processed, delivered, open,
+Events are claimed (their pending_events row deleted, processed_at set) in the
+same transaction that applies them, so a crash rolls both back and the events
+stay pending; a second worker never applies an event twice. The frequent kinds (processed, delivered, open,
 click) become a few grouped UPDATEs per batch; the rare kinds (bounces,
 complaints, unsubscribes, deferrals) are applied one by one, in time order.
 
@@ -32,6 +32,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    delete,
     exists,
     func,
     or_,
@@ -46,6 +47,7 @@ from db.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    PendingEvent,
     Subscriber,
     SubscriberStatus,
     Suppression,
@@ -73,6 +75,7 @@ RARE_TYPES = frozenset({"bounce", "dropped", "deferred", "group_resubscribe", *S
 # Core tables: the hot statements skip the ORM, whose bookkeeping costs more than the SQL.
 DELIVERIES = cast(Table, Delivery.__table__)
 EVENTS = cast(Table, Event.__table__)
+PENDING = cast(Table, PendingEvent.__table__)
 # Rows of the named columns selected below (attribute access by column name).
 EventRow = Row[Any]
 
@@ -122,17 +125,26 @@ def _among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElemen
 
 
 def claim(session: Session, event_ids: Sequence[int] | None, limit: int = 1000) -> list[EventRow]:
-    """Mark pending events processed and return them; ids None means the oldest pending."""
-    ev = EVENTS.c
-    pending = select(ev.id).where(ev.processed_at.is_(None))
+    """Take pending events (those given, or the oldest), mark them processed, return them."""
+    p = PENDING.c
+    pending = select(p.event_id)
     if event_ids is not None:
-        pending = pending.where(_among(session, ev.id, event_ids))
+        pending = pending.where(_among(session, p.event_id, event_ids))
     # SKIP LOCKED (PostgreSQL): two workers claiming the same events split them instead
-    # of waiting on each other; SQLite's single writer serialises the UPDATE anyway.
-    pending = pending.order_by(ev.id).limit(limit).with_for_update(skip_locked=True)
-    statement = (
+    # of waiting on each other; SQLite's single writer serialises the DELETE anyway.
+    pending = pending.order_by(p.event_id).limit(limit).with_for_update(skip_locked=True)
+    # Core on the session's connection: these rows are read once, ORM loading is overhead.
+    connection = session.connection()
+    claimed = connection.execute(
+        delete(PENDING).where(p.event_id.in_(pending.scalar_subquery())).returning(p.event_id)
+    ).scalars()
+    ids = list(claimed)
+    if not ids:
+        return []
+    ev = EVENTS.c
+    rows = connection.execute(
         update(EVENTS)
-        .where(ev.id.in_(pending.scalar_subquery()))
+        .where(_among(session, ev.id, ids))
         .values(processed_at=utcnow())
         .returning(
             ev.id,
@@ -143,9 +155,7 @@ def claim(session: Session, event_ids: Sequence[int] | None, limit: int = 1000) 
             ev.reason,
             ev.occurred_at,
         )
-    )
-    # Core on the session's connection: these rows are read once, ORM loading is overhead.
-    rows = session.connection().execute(statement).all()
+    ).all()
     return sorted(rows, key=lambda r: (r.occurred_at, r.id))
 
 
@@ -391,11 +401,8 @@ def _suppress(
 
 def pending_ids(session: Session, limit: int = 1000) -> list[int]:
     """The oldest events not yet applied."""
-    return list(
-        session.scalars(
-            select(Event.id).where(Event.processed_at.is_(None)).order_by(Event.id).limit(limit)
-        )
-    )
+    p = PENDING.c
+    return list(session.scalars(select(p.event_id).order_by(p.event_id).limit(limit)))
 
 
 def set_aside(session: Session, event_id: int) -> None:
@@ -403,9 +410,9 @@ def set_aside(session: Session, event_id: int) -> None:
 
     It stays stored, with its payload, for whoever reads the logged error.
     """
-    session.execute(
-        update(Event)
-        .where(Event.id == event_id, Event.processed_at.is_(None))
-        .values(processed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    connection = session.connection()
+    taken = connection.execute(delete(PENDING).where(PENDING.c.event_id == event_id)).rowcount
+    if taken:
+        connection.execute(
+            update(EVENTS).where(EVENTS.c.id == event_id).values(processed_at=utcnow())
+        )
