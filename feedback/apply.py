@@ -121,7 +121,7 @@ def _among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElemen
     placeholder per value, which is most of the cost of a 1000-id statement."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))  # type: ignore[no-any-return]
+    return column.in_(list(values))
 
 
 def claim(session: Session, event_ids: Sequence[int] | None, limit: int = 1000) -> list[EventRow]:
