@@ -3,7 +3,9 @@
 A real uvicorn server on loopback (embedded mode, so each batch is also applied
 before the answer), a real ECDSA key pair, batches of 1000 as SendGrid sends
 them, against SQLite and, when reachable, PostgreSQL. The clock stops when
-every event is stored and applied.
+every event is stored and applied. The server runs as in production (README,
+"Production shape"): one process on SQLite (one writer), BENCH_WEB_WORKERS
+(default 2) on PostgreSQL; BENCH_EVENTS_CONCURRENCY batches are in flight.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from subscribers.addresses import email_hash
 
 SECTION = "events"
 BATCH = 1000
-CONCURRENCY = int(os.environ.get("BENCH_EVENTS_CONCURRENCY", "2"))
+CONCURRENCY = int(os.environ.get("BENCH_EVENTS_CONCURRENCY", "4"))
 # uvicorn worker processes, as in production (README, "Production"): SQLite has one
 # writer, so one process; PostgreSQL gets one per core.
 WEB_WORKERS = {
@@ -66,12 +68,16 @@ def run(quick: bool) -> list[Figure]:
 def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
     database = Database.from_url(url)
     upgrade(database.engine)
+    workers = WEB_WORKERS[label]
     people = total // 5  # five events per delivery on average
     campaign_id, deliveries = _seed(database, people)
     events = _events(campaign_id, deliveries, total)
     key = ec.generate_private_key(ec.SECP256R1())
     batches = [events[start : start + BATCH] for start in range(0, total, BATCH)]
-    with _server(url, public_key_text(key), tmp) as base, httpx.Client(base_url=base) as client:
+    with (
+        _server(url, public_key_text(key), tmp, workers) as base,
+        httpx.Client(base_url=base) as client,
+    ):
 
         def post(batch: list[dict[str, Any]]) -> None:
             body = json.dumps(batch).encode()
@@ -89,8 +95,8 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
             response.raise_for_status()
 
         started = time.perf_counter()
-        # SendGrid posts batches concurrently; two in flight keep the server busy while
-        # the client encodes the next one.
+        # SendGrid posts batches concurrently; two in flight per server process keep it
+        # busy while the client encodes the next one.
         with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
             list(pool.map(post, batches))
         elapsed = time.perf_counter() - started
@@ -107,7 +113,7 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
         "events/s",
         target=TARGET,
         note=f"{total} events, batches of {BATCH}, {CONCURRENCY} in flight, signed, "
-        "uvicorn on loopback, embedded mode (applied before the answer)",
+        f"{workers} uvicorn worker(s) on loopback, embedded mode (applied before the answer)",
     )
 
 
@@ -199,7 +205,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(database_url: str, public_key: str, tmp: Path) -> Iterator[str]:
+def _server(database_url: str, public_key: str, tmp: Path, workers: int) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(
@@ -209,7 +215,6 @@ def _server(database_url: str, public_key: str, tmp: Path) -> Iterator[str]:
         OUTBOX_DIR=str(tmp / "outbox"),
         PYTHONPATH=str(PROJECT_ROOT),
     )
-    workers = WEB_WORKERS["sqlite" if database_url.startswith("sqlite") else "postgresql"]
     command = [sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log",
                "--workers", str(workers)]  # fmt: skip
