@@ -5,7 +5,7 @@ before the answer), a real ECDSA key pair, batches of 1000 as SendGrid sends
 them, against SQLite and, when reachable, PostgreSQL. The clock stops when
 every event is stored and applied. The server runs as in production (README,
 "Production shape"): one process on SQLite (one writer), BENCH_WEB_WORKERS
-(default 2) on PostgreSQL; BENCH_EVENTS_CONCURRENCY batches are in flight.
+(default 2) on PostgreSQL; two batches in flight per process.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ from subscribers.addresses import email_hash
 
 SECTION = "events"
 BATCH = 1000
-CONCURRENCY = int(os.environ.get("BENCH_EVENTS_CONCURRENCY", "4"))
+# Batches in flight per server process: two keep it busy while the client encodes
+# the next one; more only queue on SQLite's single writer.
+IN_FLIGHT_PER_WORKER = 2
 # uvicorn worker processes, as in production (README, "Production"): SQLite has one
 # writer, so one process; PostgreSQL gets one per core.
 WEB_WORKERS = {
@@ -69,6 +71,7 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
     database = Database.from_url(url)
     upgrade(database.engine)
     workers = WEB_WORKERS[label]
+    in_flight = IN_FLIGHT_PER_WORKER * workers
     people = total // 5  # five events per delivery on average
     campaign_id, deliveries = _seed(database, people)
     events = _events(campaign_id, deliveries, total)
@@ -95,9 +98,8 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
             response.raise_for_status()
 
         started = time.perf_counter()
-        # SendGrid posts batches concurrently; two in flight per server process keep it
-        # busy while the client encodes the next one.
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        # SendGrid posts batches concurrently.
+        with ThreadPoolExecutor(max_workers=in_flight) as pool:
             list(pool.map(post, batches))
         elapsed = time.perf_counter() - started
     with database.session() as session:
@@ -112,7 +114,7 @@ def _measure(label: str, url: str, total: int, tmp: Path) -> Figure:
         total / elapsed,
         "events/s",
         target=TARGET,
-        note=f"{total} events, batches of {BATCH}, {CONCURRENCY} in flight, signed, "
+        note=f"{total} events, batches of {BATCH}, {in_flight} in flight, signed, "
         f"{workers} uvicorn worker(s) on loopback, embedded mode (applied before the answer)",
     )
 
