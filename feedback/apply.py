@@ -2,9 +2,10 @@
 
 Events are claimed (their pending_events row deleted, processed_at set) in the
 same transaction that applies them, so a crash rolls both back and the events
-stay pending; a second worker never applies an event twice. The frequent kinds (processed, delivered, open,
-click) become a few grouped UPDATEs per batch; the rare kinds (bounces,
-complaints, unsubscribes, deferrals) are applied one by one, in time order.
+stay pending; a second worker never applies an event twice. The frequent kinds
+(processed, delivered, open, click) become a few grouped UPDATEs per batch; the
+rare kinds (bounces, complaints, unsubscribes, deferrals) are applied one by
+one, in time order.
 
 Rules (see docs/ARCHITECTURE.md, "Feedback"):
 - hard bounce, spam report, unsubscribe, group unsubscribe: suppressed at once;
