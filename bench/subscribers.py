@@ -2,8 +2,8 @@
 
 The web server is a real uvicorn process on a loopback port, with the rate
 limit off (SUBSCRIBE_RATE_LIMIT=0), one worker on SQLite and BENCH_WEB_WORKERS
-(default 2) on PostgreSQL; the load comes from a separate process with httpx
-and a fixed number of requests in flight. With Redis reachable
+(default 2) on PostgreSQL; the load comes from a separate process: lean
+keep-alive HTTP/1.1 connections (`_Connection`), a fixed number in flight. With Redis reachable
 (BENCH_REDIS_URL, default the test database 15) the server runs in production
 shape and confirmation emails are queued as tasks; the queue is emptied
 afterwards. Without Redis it runs embedded and the tasks run in the server.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import socket
 import statistics
@@ -188,27 +189,63 @@ async def _load_async(base: str, requests: int, concurrency: int) -> tuple[list[
     for n in range(requests):
         queue.put_nowait(n)
     run_id = uuid.uuid4().hex[:6]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        # Warm-up: first requests pay for imports and connection set-up.
-        for n in range(20):
-            await client.post("/subscribe", json={"email": f"warm{n}-{run_id}@example.org"})
+    host, port = httpx.URL(base).host, httpx.URL(base).port or 80
+    connections = [await _Connection.open(host, port) for _ in range(concurrency)]
+    # Warm-up: first requests pay for imports and connection set-up.
+    for n in range(20):
+        await connections[0].subscribe(f"warm{n}-{run_id}@example.org")
 
-        async def worker() -> None:
-            nonlocal failures
-            while not queue.empty():
-                n = queue.get_nowait()
-                body = {"email": f"bench{n}-{run_id}@example.org", "lists": ["videos"]}
-                started = time.perf_counter()
-                response = await client.post("/subscribe", json=body)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    failures += 1
+    async def worker(connection: _Connection) -> None:
+        nonlocal failures
+        while not queue.empty():
+            n = queue.get_nowait()
+            started = time.perf_counter()
+            status = await connection.subscribe(f"bench{n}-{run_id}@example.org", ["videos"])
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                failures += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.writer.close()
     return latencies, elapsed, failures
+
+
+class _Connection:
+    """A keep-alive HTTP/1.1 connection that only posts sign-ups.
+
+    The load generator must cost less than the server it measures: httpx spent
+    more CPU per request than the server did, on the same two cores. This
+    writes the JSON request and reads the status line, the headers and the
+    Content-Length body (uvicorn answers with Content-Length, never chunked).
+    """
+
+    def __init__(self, host: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.host, self.reader, self.writer = host, reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(host, reader, writer)
+
+    async def subscribe(self, email: str, lists: list[str] | None = None) -> int:
+        body = json.dumps({"email": email, **({"lists": lists} if lists else {})}).encode()
+        head = (
+            f"POST /subscribe HTTP/1.1\r\nHost: {self.host}\r\n"
+            "Content-Type: application/json\r\nUser-Agent: broadsheet-bench\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
 
 
 def _import_speed(kind: str, url: str, rows: int) -> Figure:

@@ -69,9 +69,12 @@ def demo() -> None:
 def web(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, help="Processes serving requests; one per core in production (with Redis)."
+    ),
 ) -> None:
     """Run the web app (public pages, admin API, webhooks)."""
-    uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True)
+    uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True, workers=workers)
 
 
 def _celery(*args: str) -> list[str]:

@@ -305,7 +305,23 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingEvent(Base):
+    """A stored event not yet applied; the claim deletes its row.
+
+    No index on events mentions `processed_at`, so the claim's UPDATE of that
+    column can rewrite a row in place (a HOT update on PostgreSQL, with the free
+    space the events table keeps per page) instead of adding an entry to each of
+    its indexes; this small table is how pending events are found.
+    """
+
+    __tablename__ = "pending_events"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class SponsorClick(Base):

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from db.models import Event, utcnow
+from db.models import Event, PendingEvent, utcnow
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
 
 log = logging.getLogger(__name__)
 
 EVENTS = cast(Table, Event.__table__)
+PENDING = cast(Table, PendingEvent.__table__)
 
 # SendGrid's Event Webhook types (delivery and engagement events).
 KNOWN_TYPES = frozenset(
@@ -205,7 +206,7 @@ class Stored:
 
 
 def store_events(session: Session, rows: list[dict[str, Any]]) -> Stored:
-    """Insert rows not seen before; returns the ids of the new ones."""
+    """Insert rows not seen before, each queued as pending; returns the ids of the new ones."""
     if not rows:
         return Stored([], 0)
     connection = session.connection()
@@ -220,6 +221,8 @@ def store_events(session: Session, rows: list[dict[str, Any]]) -> Stored:
             .returning(EVENTS.c.id)
         )
         new_ids = list(connection.execute(statement, rows).scalars())
+        if new_ids:
+            connection.execute(insert(PENDING), [{"event_id": i} for i in new_ids])
     return Stored(sorted(new_ids), len(rows) - len(new_ids))
 
 
@@ -230,10 +233,13 @@ _STORED_COLUMNS = (
     ("campaign_id", "bigint"), ("delivery_id", "bigint"), ("url", "text"), ("reason", "text"),
     ("payload", "json"), ("occurred_at", "timestamptz"), ("received_at", "timestamptz"),
 )  # fmt: skip
+# The new events are queued as pending in the same statement (one round trip).
 _UNNEST_INSERT = text(
-    f"INSERT INTO events ({', '.join(name for name, _ in _STORED_COLUMNS)}) "
+    f"WITH new AS (INSERT INTO events ({', '.join(name for name, _ in _STORED_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'CAST(:{n} AS {t}[])' for n, t in _STORED_COLUMNS)}) "
-    "ON CONFLICT (provider_event_id) DO NOTHING RETURNING id"
+    "ON CONFLICT (provider_event_id) DO NOTHING RETURNING id), "
+    "queued AS (INSERT INTO pending_events (event_id) SELECT id FROM new) "
+    "SELECT id FROM new"
 )
 
 

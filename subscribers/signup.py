@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,10 +78,11 @@ def request_subscription(
     now = now or utcnow()
     ehash = email_hash(email)
     statements = _statements(session.get_bind().dialect.name)
-    if session.scalar(statements.suppressed, {"ehash": ehash}):
+    connection = session.connection()
+    if connection.scalar(statements.suppressed, {"ehash": ehash}):
         # Unsubscribed, bounced, complained or erased: never mailed again.
         return SignupOutcome(None)
-    new_id = session.scalar(
+    new_id = connection.scalar(
         statements.new_subscriber,
         {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
     )
@@ -108,8 +109,9 @@ def request_subscription(
 
 def _add_lists(session: Session, subscriber_id: int, slugs: list[str], now: dt.datetime) -> None:
     if slugs:
-        session.execute(
-            _insert_or_nothing(session.get_bind().dialect.name, Subscription),
+        # Core on the session's connection: the ORM's bulk-insert path costs more than the SQL.
+        session.connection().execute(
+            _statements(session.get_bind().dialect.name).new_subscriptions,
             [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in slugs],
         )
 
@@ -121,20 +123,21 @@ def _add_consent(
     consent: ConsentInfo,
     now: dt.datetime,
 ) -> None:
-    session.execute(
-        insert(Consent).values(
-            subscriber_id=subscriber_id,
-            created_at=now,
-            source=consent.source,
-            ip=consent.ip,
-            user_agent=consent.user_agent,
-            consent_text_version=consent.text_version,
-            lists=slugs,
-        )
+    session.connection().execute(
+        _statements(session.get_bind().dialect.name).new_consent,
+        {
+            "subscriber_id": subscriber_id,
+            "created_at": now,
+            "source": consent.source,
+            "ip": consent.ip,
+            "user_agent": consent.user_agent,
+            "consent_text_version": consent.text_version,
+            "lists": slugs,
+        },
     )
 
 
-def _insert_or_nothing(dialect: str, model: type[Any]) -> Any:
+def _insert_or_nothing(dialect: str, model: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING: two requests for one new address never collide."""
     if dialect == "postgresql":
         return postgresql.insert(model).on_conflict_do_nothing()
@@ -145,14 +148,18 @@ def _insert_or_nothing(dialect: str, model: type[Any]) -> Any:
 class _Statements:
     suppressed: Any
     new_subscriber: Any
+    new_subscriptions: Any
+    new_consent: Any
 
 
 @lru_cache(maxsize=4)
 def _statements(dialect: str) -> _Statements:
     """Built once per dialect: constructing statements costs more than running them here."""
+    # Core tables, run on the session's connection: the ORM adds bookkeeping, not meaning.
+    suppressions, subscribers = Suppression.__table__.c, Subscriber.__table__
     return _Statements(
-        suppressed=select(Suppression.reason).where(Suppression.email_hash == bindparam("ehash")),
-        new_subscriber=_insert_or_nothing(dialect, Subscriber)
+        suppressed=select(suppressions.reason).where(suppressions.email_hash == bindparam("ehash")),
+        new_subscriber=_insert_or_nothing(dialect, subscribers)
         .values(
             email=bindparam("email"),
             email_hash=bindparam("ehash"),
@@ -163,7 +170,9 @@ def _statements(dialect: str) -> _Statements:
             confirmation_sent_at=bindparam("now", type_=UTCDateTime()),
             soft_bounces=0,
         )
-        .returning(Subscriber.id),
+        .returning(subscribers.c.id),
+        new_subscriptions=_insert_or_nothing(dialect, Subscription.__table__),
+        new_consent=insert(cast(Table, Consent.__table__)),
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from config.runtime import Runtime
 from db.models import Delivery, Event, Subscriber, SubscriberStatus, Suppression
-from feedback.apply import Applied, Rules, apply_events
+from feedback.apply import Applied, Rules, apply_events, pending_ids
 from feedback.events import parse_events, store_events
 from subscribers.addresses import email_hash
 from tests.support.sendgrid_events import add_people, deliveries_by_email, event, send_campaign
@@ -179,6 +179,23 @@ def test_an_event_is_applied_once_however_often_processing_runs(rt: Runtime) -> 
         with rt.db.session() as session:
             assert apply_events(session, Rules()).processed == 0
     assert person(rt, "ada@example.org")[1] == 1
+
+
+def test_stored_events_stay_pending_until_their_own_claim(rt: Runtime) -> None:
+    add_people(rt, PEOPLE)
+    with rt.db.session() as session:
+        stored = store_events(
+            session,
+            parse_events([event("open", "ada@example.org"), event("open", "ben@example.org")]).rows,
+        )
+    first, second = stored.new_ids
+    with rt.db.session() as session:
+        assert pending_ids(session) == [first, second]
+        assert apply_events(session, Rules(), [first]).processed == 1
+    with rt.db.session() as session:
+        assert pending_ids(session) == [second]
+        processed = dict(session.execute(select(Event.id, Event.processed_at)).tuples().all())
+    assert processed[first] is not None and processed[second] is None
 
 
 def test_a_resubscribe_through_the_provider_does_not_resubscribe(rt: Runtime) -> None:

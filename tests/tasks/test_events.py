@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from config.runtime import Runtime
 from config.settings import PROJECT_ROOT, Settings
-from db.models import Event, Subscriber, SubscriberStatus, utcnow
+from db.models import Event, PendingEvent, Subscriber, SubscriberStatus, utcnow
 from feedback import hooks
 from feedback.events import parse_events, store_events
 from subscribers.addresses import email_hash
@@ -84,16 +84,16 @@ def test_the_sweep_sets_aside_an_event_it_cannot_apply_and_applies_the_rest(
     add_people(runtime, ["ada@example.org", "ben@example.org"])
     with runtime.db.session() as session:
         # A row no version of the webhook writes: a bounce whose payload is not an object.
-        session.add(
-            Event(
-                provider_event_id="written-by-hand",
-                type="bounce",
-                email_hash=email_hash("ada@example.org"),
-                payload=[1, 2],  # type: ignore[arg-type]
-                occurred_at=utcnow(),
-            )
+        hand_written = Event(
+            provider_event_id="written-by-hand",
+            type="bounce",
+            email_hash=email_hash("ada@example.org"),
+            payload=[1, 2],  # type: ignore[arg-type]
+            occurred_at=utcnow(),
         )
+        session.add(hand_written)
         session.flush()
+        session.add(PendingEvent(event_id=hand_written.id))  # as store_events queues it
         store_events(session, parse_events([event("unsubscribe", "ben@example.org")]).rows)
     result = reconcile_feedback.apply().get()
     assert result["processed"] == 2
