@@ -202,7 +202,7 @@ def _prepare(
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
         .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
-        .where(Delivery.id.in_(owned))
+        .where(ledger.among(session, Delivery.id, owned))
     ).all()
     # Suppression and consent are checked again at send time: they may have
     # changed since the row was queued.
