@@ -281,8 +281,13 @@ def mark(
         values["provider_message_id"] = message_id
     if sent_at is not None:
         values["sent_at"] = sent_at
+    # No session synchronisation: nothing here holds Delivery objects, and "fetch"
+    # (what the ORM falls back to for `= ANY`) would build an identity key per row.
     session.execute(
-        update(Delivery).where(among(session, Delivery.id, delivery_ids)).values(**values)
+        update(Delivery)
+        .where(among(session, Delivery.id, delivery_ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -292,6 +297,7 @@ def release(session: Session, delivery_ids: Sequence[int]) -> None:
         update(Delivery)
         .where(among(session, Delivery.id, delivery_ids), Delivery.status == DeliveryStatus.sending)
         .values(status=DeliveryStatus.queued, batch_key=None, queued_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
 
 
