@@ -13,12 +13,9 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Insert,
     and_,
-    any_,
-    bindparam,
     exists,
     false,
     func,
@@ -29,8 +26,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
+from db.ids import among
 from db.models import (
     Campaign,
     Delivery,
@@ -220,21 +218,6 @@ def _insert_ignoring_duplicates(session: Session) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(Delivery).on_conflict_do_nothing()
     return insert(Delivery)
-
-
-def among(
-    session: Session, column: InstrumentedAttribute[int], ids: Sequence[int]
-) -> ColumnElement[bool]:
-    """`column IN ids`, for the thousand ids of a batch.
-
-    On PostgreSQL the ids travel as one array parameter (`= ANY(%s)`): an IN
-    list of a thousand parameters makes a statement psycopg re-parses on every
-    call (too long for its cache) and SQLAlchemy re-expands, which cost more
-    than the query itself.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))
-    return column.in_(list(ids))
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
