@@ -43,7 +43,7 @@ class LinkMaker:
 
 
 class _FastSigner:
-    """Signs tokens that `subscribers.tokens.read_token` accepts, about five times cheaper.
+    """Signs tokens that `subscribers.tokens.read_token` accepts, about three times cheaper.
 
     A send signs three links per recipient, and itsdangerous' `dumps` spends
     most of its time on setup and on trying zlib on every payload (a fresh
@@ -62,14 +62,17 @@ class _FastSigner:
         self._key = signer.derive_key()
         self._digest = signer.digest_method
         self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        self._second = -1
-        self._stamp = b""
+        # (second, its encoded stamp) in one tuple, so threads never pair a second with
+        # another second's stamp.
+        self._stamp: tuple[int, bytes] = (-1, b"")
 
     def dumps(self, payload: object) -> str:
         now = int(time.time())
-        if now != self._second:  # a benign race between threads: both compute the same stamp
-            self._stamp, self._second = base64_encode(int_to_bytes(now)), now
-        value = base64_encode(self._encode(payload).encode()) + b"." + self._stamp
+        second, stamp = self._stamp
+        if second != now:
+            stamp = base64_encode(int_to_bytes(now))
+            self._stamp = (now, stamp)
+        value = base64_encode(self._encode(payload).encode()) + b"." + stamp
         signature = base64_encode(hmac.digest(self._key, value, self._digest))
         return (value + b"." + signature).decode("ascii")
 
