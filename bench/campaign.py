@@ -52,7 +52,7 @@ KEY = "SG.bench"
 LATENCY = 0.05
 # The README's recommendation for two cores (see "## Sending").
 WORKER_POOL = os.environ.get("BENCH_WORKER_POOL", "threads")
-WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "4"))
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "8"))
 TARGET_RATE = 20_000.0
 TARGET_MEMORY_MB = 200.0
 
