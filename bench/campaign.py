@@ -52,7 +52,7 @@ KEY = "SG.bench"
 LATENCY = 0.05
 # The README's recommendation for two cores (see "## Sending").
 WORKER_POOL = os.environ.get("BENCH_WORKER_POOL", "threads")
-WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "4"))
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "8"))
 TARGET_RATE = 20_000.0
 TARGET_MEMORY_MB = 200.0
 
@@ -63,6 +63,11 @@ class Run:
     seconds: float
     peak_rss_mb: float
     accepted: int
+    cpu_seconds: float  # user + sys of the worker's processes while sending
+
+    @property
+    def cpu_ms_per_1000(self) -> float:
+        return self.cpu_seconds * 1000 / self.recipients * 1000
 
     @property
     def rate(self) -> float:
@@ -80,6 +85,10 @@ def run(quick: bool) -> list[Figure]:
         figures.append(
             Figure(SECTION, f"send {size:,} recipients", r.rate, "recipients/s", TARGET_RATE,
                    note=f"{r.seconds:.1f}s, {r.accepted:,} accepted by the fake")
+        )  # fmt: skip
+        figures.append(
+            Figure(SECTION, f"worker CPU per 1,000 at {size:,}", r.cpu_ms_per_1000, "ms",
+                   note="user+sys of worker processes; less sensitive to machine load")
         )  # fmt: skip
         figures.append(
             Figure(SECTION, f"worker peak memory at {size:,}", r.peak_rss_mb, "MB",
@@ -128,7 +137,7 @@ def measure(size: int, *, naive: bool) -> Run:
         accepted = fake.counts["accepted_recipients"]
         if accepted != size:
             raise AssertionError(f"the fake accepted {accepted} recipients, expected {size}")
-        return Run(size, seconds, sampler.peak / 1024 / 1024, accepted)
+        return Run(size, seconds, sampler.peak / 1024 / 1024, accepted, sampler.cpu_seconds)
     finally:
         client.flushdb()
         client.close()
@@ -247,6 +256,16 @@ def wait_children(pid: int, count: int, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process (all its threads), in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
 def rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -259,12 +278,15 @@ def rss_bytes(pid: int) -> int:
 
 
 class RssSampler:
-    """Samples the summed RSS of a process and its children in a thread."""
+    """Samples the summed RSS of a process and its children in a thread, and their CPU time."""
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
         self.pid = pid
         self.every = every
         self.peak = 0
+        # Ticks per process at the start and latest sample: CPU spent while sending.
+        self._first: dict[int, int] = {}
+        self._last: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -274,9 +296,22 @@ class RssSampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
+
+    @property
+    def cpu_seconds(self) -> float:
+        ticks = sum(last - self._first[pid] for pid, last in self._last.items())
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> None:
+        pids = [self.pid, *children(self.pid)]
+        self.peak = max(self.peak, sum(rss_bytes(p) for p in pids))
+        for pid in pids:
+            ticks = cpu_ticks(pid)
+            self._first.setdefault(pid, ticks)
+            self._last[pid] = ticks
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = rss_bytes(self.pid) + sum(rss_bytes(c) for c in children(self.pid))
-            self.peak = max(self.peak, total)
+            self._sample()
             self._stop.wait(self.every)

@@ -22,6 +22,7 @@ from campaigns.compose import build_edition, edition_day
 from campaigns.render import RenderedEdition
 from campaigns.sponsors import by_name, reaches, sponsor_order
 from config.site import SiteConfig, Sponsor
+from db.ids import among
 from db.models import Campaign, Delivery, DeliveryStatus, Edition, Subscription, utcnow
 
 DEFAULT = "default"  # what an uncapped subscriber gets; previews and the archive show it
@@ -121,7 +122,7 @@ def _lists_of(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     rows = session.execute(
         select(Subscription.subscriber_id, Subscription.list_slug).where(
-            Subscription.subscriber_id.in_(ids)
+            among(session, Subscription.subscriber_id, ids)
         )
     )
     for subscriber_id, slug in rows:
@@ -143,7 +144,7 @@ def _recently_shown(
     shown_at = func.coalesce(Delivery.sent_at, Delivery.queued_at)
     rows = session.execute(
         select(Delivery.subscriber_id, Delivery.sponsor_name, shown_at).where(
-            Delivery.subscriber_id.in_(ids),
+            among(session, Delivery.subscriber_id, ids),
             Delivery.sponsor_name.in_(list(caps)),
             Delivery.status == DeliveryStatus.sent,
             Delivery.campaign_id != campaign_id,

@@ -87,14 +87,14 @@ def worker(
     pool: str = typer.Option(
         "threads", help="Celery pool: threads (recommended; batches mostly wait) or prefork."
     ),
-    concurrency: int = typer.Option(4, help="Threads (or processes with --pool prefork)."),
+    concurrency: int = typer.Option(8, help="Threads (or processes with --pool prefork)."),
 ) -> None:
     """Run a Celery worker (needs REDIS_URL)."""
     _require_redis()
     os.execv(sys.executable, _worker_command(pool, concurrency))
 
 
-def _worker_command(pool: str = "threads", concurrency: int = 4) -> list[str]:
+def _worker_command(pool: str = "threads", concurrency: int = 8) -> list[str]:
     if pool not in ("threads", "prefork"):
         raise ValueError(f"--pool must be threads or prefork, not {pool!r}")
     return _celery("worker", "--loglevel=INFO", f"--pool={pool}", f"--concurrency={concurrency}")

@@ -18,6 +18,7 @@ from campaigns.compose import CampaignError, store_edition
 from campaigns.variants import assign_variants, render_variants
 from config.site import SiteConfig
 from db.engine import Database
+from db.ids import among
 from db.models import (
     Campaign,
     CampaignStatus,
@@ -202,7 +203,7 @@ def _prepare(
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
         .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
-        .where(Delivery.id.in_(owned))
+        .where(among(session, Delivery.id, owned))
     ).all()
     # Suppression and consent are checked again at send time: they may have
     # changed since the row was queued.

@@ -12,10 +12,23 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    and_,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from db.ids import among
 from db.models import (
     Campaign,
     Delivery,
@@ -29,22 +42,22 @@ from db.models import (
 from delivery.sender import MAX_BATCH
 
 
-def audience_after(
-    session: Session, lists: Sequence[str], after_id: int, limit: int = MAX_BATCH
-) -> Sequence[tuple[int, str, str | None]]:
-    """Confirmed, unsuppressed subscribers of any of the lists, by id after a cursor."""
+def _in_audience(lists: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Confirmed, unsuppressed subscribers of any of the lists."""
     member = exists().where(
         and_(Subscription.subscriber_id == Subscriber.id, Subscription.list_slug.in_(list(lists)))
     )
     suppressed = exists().where(Suppression.email_hash == Subscriber.email_hash)
+    return [Subscriber.status == SubscriberStatus.confirmed, member, ~suppressed]
+
+
+def audience_after(
+    session: Session, lists: Sequence[str], after_id: int, limit: int = MAX_BATCH
+) -> Sequence[tuple[int, str, str | None]]:
+    """Confirmed, unsuppressed subscribers of any of the lists, by id after a cursor."""
     query = (
         select(Subscriber.id, Subscriber.email_hash, Subscriber.timezone)
-        .where(
-            Subscriber.id > after_id,
-            Subscriber.status == SubscriberStatus.confirmed,
-            member,
-            ~suppressed,
-        )
+        .where(Subscriber.id > after_id, *_in_audience(lists))
         .order_by(Subscriber.id)
         .limit(limit)
     )
@@ -65,19 +78,80 @@ def queue_next_batch(
     gets `not_before` and is left for `dispatch_due`.
     """
     now = now or utcnow()
-    audience = audience_after(session, campaign.list_slugs, campaign.fanout_cursor, limit)
-    if not audience:
+    after = campaign.fanout_cursor
+    if campaign.local_send_time:
+        last = _queue_with_local_times(session, campaign, site_tz, now, limit)
+    else:
+        last = _queue_in_sql(session, campaign, now, limit)
+    if last is None:
         campaign.fanout_done = True
         session.flush()
         return []
+    campaign.fanout_cursor = last
+    session.flush()
+    return list(
+        session.scalars(
+            select(Delivery.id).where(
+                Delivery.campaign_id == campaign.id,
+                Delivery.subscriber_id > after,
+                Delivery.subscriber_id <= last,
+                Delivery.status == DeliveryStatus.queued,
+                Delivery.not_before.is_(None),
+            )
+        )
+    )
+
+
+def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit: int) -> int | None:
+    """Every row due now: one INSERT ... SELECT, no subscriber passes through Python.
+
+    Returns the last subscriber id of the slice (None when the audience is exhausted).
+    """
+    after, lists = campaign.fanout_cursor, campaign.list_slugs
+    in_slice = (
+        select(Subscriber.id)
+        .where(Subscriber.id > after, *_in_audience(lists))
+        .order_by(Subscriber.id)
+        .limit(limit)
+        .subquery()
+    )
+    last = session.scalar(select(func.max(in_slice.c.id)))
+    if last is None:
+        return None
+    columns = Delivery.__table__.c
+    rows = select(
+        literal(campaign.id),
+        Subscriber.id,
+        Subscriber.email_hash,
+        literal(DeliveryStatus.queued, columns.status.type),
+        literal(now, columns.queued_at.type),
+        literal(0),
+        literal([], columns.disclaimers.type),
+        false(),
+        false(),
+    ).where(Subscriber.id > after, Subscriber.id <= last, *_in_audience(lists))
+    names = ["campaign_id", "subscriber_id", "email_hash", "status", "queued_at", "attempts"]
+    statement = _insert_ignoring_duplicates(session).from_select(
+        [*names, "disclaimers", "opened", "clicked"], rows
+    )
+    session.execute(statement)
+    return int(last)
+
+
+def _queue_with_local_times(
+    session: Session, campaign: Campaign, site_tz: dt.tzinfo, now: dt.datetime, limit: int
+) -> int | None:
+    """Rows with each subscriber's moment computed in Python (their time zone); a row
+    whose moment has not come gets `not_before`. Returns the slice's last subscriber id."""
+    audience = audience_after(session, campaign.list_slugs, campaign.fanout_cursor, limit)
+    if not audience:
+        return None
+    assert campaign.local_send_time is not None
     start = campaign.send_at or campaign.started_at or now
     zones = _ZoneCache(site_tz)
     rows = []
     for sub_id, ehash, tz_name in audience:
-        not_before = None
-        if campaign.local_send_time:
-            moment = next_local_time(campaign.local_send_time, zones.get(tz_name), start)
-            not_before = moment if moment > now else None
+        moment = next_local_time(campaign.local_send_time, zones.get(tz_name), start)
         rows.append(
             {
                 "campaign_id": campaign.id,
@@ -85,27 +159,15 @@ def queue_next_batch(
                 "email_hash": ehash,
                 "status": DeliveryStatus.queued,
                 "queued_at": now,
-                "not_before": not_before,
+                "not_before": moment if moment > now else None,
                 "attempts": 0,
                 "disclaimers": [],
                 "opened": False,
                 "clicked": False,
             }
         )
-    _insert_ignoring_duplicates(session, rows)
-    first, last = audience[0][0], audience[-1][0]
-    campaign.fanout_cursor = last
-    session.flush()
-    return list(
-        session.scalars(
-            select(Delivery.id).where(
-                Delivery.campaign_id == campaign.id,
-                Delivery.subscriber_id.between(first, last),
-                Delivery.status == DeliveryStatus.queued,
-                Delivery.not_before.is_(None),
-            )
-        )
-    )
+    session.execute(_insert_ignoring_duplicates(session), rows)
+    return audience[-1][0]
 
 
 def next_local_time(hhmm: str, tz: dt.tzinfo, start: dt.datetime) -> dt.datetime:
@@ -148,16 +210,14 @@ class _ZoneCache:
         return self._zones[name]
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> None:
-    # One statement executed with many parameter sets: SQLAlchemy batches it
-    # ("insertmanyvalues") without compiling a 10,000-parameter VALUES clause.
+def _insert_ignoring_duplicates(session: Session) -> Insert:
+    """INSERT that skips rows already in the ledger: re-running a slice after a crash is safe."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(postgresql.insert(Delivery).on_conflict_do_nothing(), rows)
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(Delivery).on_conflict_do_nothing(), rows)
-    else:
-        session.execute(insert(Delivery), rows)
+        return postgresql.insert(Delivery).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(Delivery).on_conflict_do_nothing()
+    return insert(Delivery)
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
@@ -170,7 +230,7 @@ def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list
     claimed = session.scalars(
         update(Delivery)
         .where(
-            Delivery.id.in_(list(delivery_ids)),
+            among(session, Delivery.id, delivery_ids),
             Delivery.status == DeliveryStatus.queued,
             or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
         )
@@ -204,15 +264,23 @@ def mark(
         values["provider_message_id"] = message_id
     if sent_at is not None:
         values["sent_at"] = sent_at
-    session.execute(update(Delivery).where(Delivery.id.in_(list(delivery_ids))).values(**values))
+    # No session synchronisation: nothing here holds Delivery objects, and "fetch"
+    # (what the ORM falls back to for `= ANY`) would build an identity key per row.
+    session.execute(
+        update(Delivery)
+        .where(among(session, Delivery.id, delivery_ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release(session: Session, delivery_ids: Sequence[int]) -> None:
     """Give claimed rows back to the queue: the provider certainly did not take them."""
     session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(list(delivery_ids)), Delivery.status == DeliveryStatus.sending)
+        .where(among(session, Delivery.id, delivery_ids), Delivery.status == DeliveryStatus.sending)
         .values(status=DeliveryStatus.queued, batch_key=None, queued_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import html
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,24 +43,36 @@ class LinkMaker:
 
 
 class _FastSigner:
-    """Makes exactly the tokens `subscribers.tokens.make_token` makes, about a third cheaper.
+    """Signs tokens that `subscribers.tokens.read_token` accepts, about three times cheaper.
 
-    itsdangerous builds a signer and derives its key on every `dumps`; a send
-    signs three links per recipient, so this keeps the derived key and uses
-    the one-shot `hmac.digest`. Payload encoding is itsdangerous' own
-    (`dump_payload`), so tokens are byte-for-byte the same and `read_token`
-    accepts them (tests/delivery/test_personalize.py checks both).
+    A send signs three links per recipient, and itsdangerous' `dumps` spends
+    most of its time on setup and on trying zlib on every payload (a fresh
+    deflate state per call, for payloads of a few dozen bytes that it rarely
+    shortens). This signer derives the key once, encodes JSON with one
+    prebuilt encoder, never compresses (`loads` reads an uncompressed payload
+    the same way; only compressed ones carry a leading "."), reuses the
+    timestamp within a second and signs with the one-shot `hmac.digest`.
+    The format is itsdangerous' own, so `read_token` needs no change
+    (tests/delivery/test_personalize.py checks every purpose both ways).
     """
 
     def __init__(self, secret_key: str, purpose: Purpose) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt=purpose.value)
-        signer = self._serializer.make_signer(self._serializer.salt)
+        serializer = URLSafeTimedSerializer(secret_key, salt=purpose.value)
+        signer = serializer.make_signer(serializer.salt)
         self._key = signer.derive_key()
         self._digest = signer.digest_method
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        # (second, its encoded stamp) in one tuple, so threads never pair a second with
+        # another second's stamp.
+        self._stamp: tuple[int, bytes] = (-1, b"")
 
     def dumps(self, payload: object) -> str:
-        stamp = base64_encode(int_to_bytes(int(time.time())))
-        value = self._serializer.dump_payload(payload) + b"." + stamp
+        now = int(time.time())
+        second, stamp = self._stamp
+        if second != now:
+            stamp = base64_encode(int_to_bytes(now))
+            self._stamp = (now, stamp)
+        value = base64_encode(self._encode(payload).encode()) + b"." + stamp
         signature = base64_encode(hmac.digest(self._key, value, self._digest))
         return (value + b"." + signature).decode("ascii")
 
