@@ -380,8 +380,16 @@ def send_inline(
     return total
 
 
-def finish_if_done(db: Database, campaign_id: int) -> bool:
-    """Mark the campaign sent once every row has left `queued` and `sending`."""
+def finish_if_done(
+    db: Database,
+    campaign_id: int,
+    on_first_finish: Callable[[Campaign, dict[str, int]], object] | None = None,
+) -> bool:
+    """Mark the campaign sent once every row has left `queued` and `sending`.
+
+    `on_first_finish` runs after the commit, only the first time the campaign
+    is finished (a reconciliation re-send reopens and finishes it again).
+    """
     with db.session() as session:
         # Checked without a lock first: every batch calls this, and most find work left.
         campaign = _campaign(session, campaign_id)
@@ -395,9 +403,13 @@ def finish_if_done(db: Database, campaign_id: int) -> bool:
             session, campaign_id
         ):
             return campaign.status is CampaignStatus.sent
+        first = campaign.finished_at is None
         campaign.status = CampaignStatus.sent
         campaign.finished_at = utcnow()
-        return True
+        counts = ledger.counts_by_status(session, campaign_id)
+    if first and on_first_finish is not None:
+        on_first_finish(campaign, counts)
+    return True
 
 
 # -- life cycle: schedule, pause, resume, cancel ---------------------------------

@@ -9,10 +9,13 @@ import random
 from celery import Task
 
 from config.runtime import get_runtime
+from db.models import Campaign
 from delivery import campaign_send
 from delivery.message import TransientSendError
 from delivery.ratelimit import RateLimiter, make_rate_limiter, throttle
+from feedback import hooks
 from tasks.app import celery_app
+from tasks.events import send_hooks
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ def send_campaign(campaign_id: int) -> None:
     while (fresh := campaign_send.queue_batch(rt.db, rt.site, campaign_id)) is not None:
         if fresh:  # empty when the whole slice waits for its local send time
             send_batch.delay(campaign_id, fresh)
-    campaign_send.finish_if_done(rt.db, campaign_id)
+    _finish(campaign_id)
 
 
 @functools.cache
@@ -70,11 +73,20 @@ def send_batch(self: Task, campaign_id: int, delivery_ids: list[int]) -> dict[st
                 f"gave up after retries: {exc}",
                 settings.pause_after_failures,
             )
-            campaign_send.finish_if_done(rt.db, campaign_id)
+            _finish(campaign_id)
             return {"sent": 0, "failed": len(delivery_ids), "uncertain": 0}
         raise self.retry(exc=exc, countdown=backoff(self.request.retries, exc.retry_after)) from exc
-    campaign_send.finish_if_done(rt.db, campaign_id)
+    _finish(campaign_id)
     return {"sent": outcome.sent, "failed": outcome.failed, "uncertain": outcome.uncertain}
+
+
+def _finish(campaign_id: int) -> None:
+    """Finish the campaign if every row is settled; the first time, tell the hooks."""
+
+    def announce(campaign: Campaign, counts: dict[str, int]) -> None:
+        send_hooks("campaign_sent", hooks.campaign_data(campaign, counts))
+
+    campaign_send.finish_if_done(get_runtime().db, campaign_id, on_first_finish=announce)
 
 
 def backoff(retries: int, retry_after: float | None) -> float:
