@@ -16,6 +16,7 @@ the uncertain rows those events name and re-sends the others once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -63,10 +64,8 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL the whole group: the worker and anything it started, mid-task."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(timeout=20)
 
     def stop(self) -> None:
@@ -202,9 +201,7 @@ class Deployment:
 
     def running(self, name: str | None = None) -> list[Process]:
         return [
-            p
-            for p in self.processes
-            if p.popen.poll() is None and (name is None or p.name == name)
+            p for p in self.processes if p.popen.poll() is None and (name is None or p.name == name)
         ]
 
     def logs(self, tail: int = 4000) -> str:

@@ -79,6 +79,7 @@ def test_a_redis_restart_mid_campaign_loses_and_doubles_nothing(
     deployment.enqueue(SEND, campaign_id)
     deployment.wait(lambda: deployment.counts(campaign_id)["sent"] >= 1000, 120, "a batch sent")
     deployment.redis.restart()
+    assert deployment.counts(campaign_id)["sent"] < recipients, "restarted after the campaign"
     settled = deployment.settle(campaign_id)
     tally = deployment.tally(campaign_id)
     report.append(
@@ -161,9 +162,11 @@ def test_beat_and_two_workers_restarted_during_a_digest_send_it_once(
         # Mid-send: beat and both workers die at once, come back, and die again.
         for _ in range(2):
             deployment.wait(
-                lambda: deployment.counts(campaign_id)["sending"]  # type: ignore[arg-type]
-                + deployment.counts(campaign_id)["sent"]  # type: ignore[arg-type]
-                > 0,
+                lambda: (
+                    deployment.counts(campaign_id)["sending"]  # type: ignore[arg-type]
+                    + deployment.counts(campaign_id)["sent"]  # type: ignore[arg-type]
+                    > 0
+                ),
                 60,
                 "the digest to start sending",
             )
