@@ -159,17 +159,15 @@ def test_beat_and_two_workers_restarted_during_a_digest_send_it_once(
         deployment.wait(lambda: fired() is not None, 120, "the digest to fire")
         campaign_id = fired()
         assert campaign_id is not None
+        started = deployment.counts(campaign_id)
+
+        def sending() -> bool:
+            counts = deployment.counts(campaign_id)
+            return counts["sending"] + counts["sent"] > started["sent"]
+
         # Mid-send: beat and both workers die at once, come back, and die again.
         for _ in range(2):
-            deployment.wait(
-                lambda: (
-                    deployment.counts(campaign_id)["sending"]  # type: ignore[arg-type]
-                    + deployment.counts(campaign_id)["sent"]  # type: ignore[arg-type]
-                    > 0
-                ),
-                60,
-                "the digest to start sending",
-            )
+            deployment.wait(sending, 60, "the digest to be sending")
             for process in deployment.running():
                 process.kill()
             deployment.start_beat()
