@@ -82,8 +82,6 @@ class Process:
 class Settled:
     lost: int = 0  # rows the sweeper found stuck in `sending` (their worker was killed)
     rescued: int = 0  # fan-outs the sweeper re-ran (their tasks died with a worker)
-    confirmed: int = 0  # uncertain rows an event proved sent
-    resent: int = 0  # uncertain rows without an event, sent once more
 
 
 @dataclass(frozen=True)
@@ -289,19 +287,17 @@ class Deployment:
         """Sweep, feed back the provider's events, reconcile, and let a worker finish."""
         self.wait_quiet(campaign_id, quiet=4, timeout=timeout)
         self.sweep_later()
-        settled = Settled(lost=self.swept_lost, rescued=self.rescued)
         self.wait(lambda: self.finished(campaign_id), timeout, "the swept campaign to finish")
         self.wait(lambda: self.fake.in_flight() == 0, 60, "the fake to answer every request")
         self.post_events()
         with self.db.session() as session:
             result = reconcile(session, Policy(after=dt.timedelta(minutes=1)), now=_later())
-        settled.confirmed, settled.resent = result.confirmed, result.resent
         for cid, ids in result.batches():
             self.enqueue("tasks.sending.send_batch", cid, ids)
         self.wait(lambda: self.finished(campaign_id), timeout, "the re-sends to finish")
         self.wait(lambda: self.fake.in_flight() == 0, 60, "the fake to answer every request")
         self.post_events()  # the re-sent messages' events, as SendGrid would send them
-        return settled
+        return Settled(lost=self.swept_lost, rescued=self.rescued)
 
     def sweep_later(self) -> campaign_send.SweepResult:
         """The sweeper, run as if an hour had passed, with the workers stopped meanwhile:
