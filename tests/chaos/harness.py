@@ -153,7 +153,6 @@ class Deployment:
         local = Runtime(self.settings.model_copy(update={"redis_url": None}))
         local.__dict__["db"] = self.db
         set_runtime(local)
-        self.runtime = local
         self.web = TestClient(create_app(local))
 
     # -- processes -----------------------------------------------------------------
