@@ -8,6 +8,7 @@ and a message that may have gone twice is one the ledger accounted as uncertain.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
 import time
@@ -42,7 +43,8 @@ def test_a_worker_killed_five_times_mid_campaign_loses_and_doubles_nothing(
     campaign_id = _campaign(deployment, recipients)
     # Each request takes a moment at the provider, so kills land with calls in flight.
     deployment.fake.set_faults(latency=0.4)
-    seed = random.randrange(1_000_000)
+    # Replay a run with CHAOS_SEED=<the seed its line printed>.
+    seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
     rng = random.Random(seed)
     # Five moments spread over the campaign, as counts of rows already sent.
     moments = sorted(rng.sample(range(recipients // 20, recipients * 4 // 5), 5))
