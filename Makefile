@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install demo test lint typecheck check bench bench-quick web serve worker beat compose-check clean
+.PHONY: help install demo test lint typecheck check chaos bench bench-quick web serve worker beat compose-check clean
 
 help: ## List the targets and what they do
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ lint: $(STAMP) ## ruff check and format check
 
 typecheck: $(STAMP) ## mypy over every package
 	$(VENV)/bin/mypy
+
+chaos: $(STAMP) ## Kill workers, restart Redis and beat, break SendGrid: prints one line per scenario
+	$(VENV)/bin/pytest -m chaos -v
 
 check: lint typecheck test ## Everything CI checks
 

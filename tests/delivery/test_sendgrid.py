@@ -128,8 +128,9 @@ def test_a_timeout_is_uncertain_because_the_batch_may_have_gone_out(fake: FakeSe
     sender = SendGridSender(KEY, fake.url, timeout=httpx.Timeout(0.5, connect=0.5))
     with pytest.raises(UncertainSendError):
         sender.send_batch(envelope(), [recipient(1)])
+    assert fake.in_flight() == 1  # still hanging after the sender gave up
     deadline = time.monotonic() + 5
-    while not fake.recipients() and time.monotonic() < deadline:
+    while fake.in_flight() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake.recipients() == ["r1@example.org"]  # it did go out: hence never re-send blindly
 

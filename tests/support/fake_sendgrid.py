@@ -91,6 +91,7 @@ class FakeSendGrid:
         self._ids = itertools.count(1)
         self._random = random.Random(1234)
         self._server: ThreadingHTTPServer | None = None
+        self._in_flight = 0
 
     # -- control --------------------------------------------------------------
 
@@ -152,6 +153,11 @@ class FakeSendGrid:
         with self._lock:
             return list(self._accepted)
 
+    def in_flight(self) -> int:
+        """Requests still being answered (a hanging "timeout" accepts when it ends)."""
+        with self._lock:
+            return self._in_flight
+
     def reset(self) -> None:
         with self._lock:
             self._accepted.clear()
@@ -202,6 +208,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fake = self.owner
+        with fake._lock:
+            fake._in_flight += 1
+        try:
+            self._handle(fake)
+        finally:
+            with fake._lock:
+                fake._in_flight -= 1
+
+    def _handle(self, fake: FakeSendGrid) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path != "/v3/mail/send":
