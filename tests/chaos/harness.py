@@ -54,6 +54,11 @@ EVENTS_PER_POST = 2000
 LATER = campaign_send.LOST_AFTER + dt.timedelta(minutes=5)
 
 
+def settled_rows(counts: dict[str, int]) -> int:
+    """Rows whose send is over, one way or another (an uncertain row waits for reconciliation)."""
+    return counts["sent"] + counts["uncertain"] + counts["failed"] + counts["skipped"]
+
+
 @dataclass
 class Process:
     """A worker or beat: its process (leader of its own group) and its log."""
@@ -261,14 +266,15 @@ class Deployment:
                 return
         raise AssertionError(f"campaign {campaign_id} kept changing: {last}\n{self.logs()}")
 
-    def progress_to(self, campaign_id: int, sent: int, timeout: float = 120) -> None:
-        """Until `sent` rows are sent. A campaign that stalls (its fan-out died with a
-        worker) gets what production gives it fifteen minutes later: the sweeper."""
+    def progress_to(self, campaign_id: int, settled: int, timeout: float = 120) -> None:
+        """Until `settled` rows have left the queue (sent, or uncertain when their worker
+        died mid-call). A campaign that stalls (its fan-out died with a worker) gets what
+        production gives it fifteen minutes later: the sweeper."""
         deadline = time.monotonic() + timeout
         last, since = self.counts(campaign_id), time.monotonic()
-        while last["sent"] < sent:
+        while settled_rows(last) < settled:
             if time.monotonic() > deadline:
-                raise AssertionError(f"{sent} rows not sent in {timeout}s\n{self.logs()}")
+                raise AssertionError(f"{settled} rows not settled in {timeout}s\n{self.logs()}")
             time.sleep(0.05)
             now = self.counts(campaign_id)
             if now != last:
