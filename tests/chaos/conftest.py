@@ -3,18 +3,13 @@ per scenario, and the per-scenario lines printed at the end of the run."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from db.engine import Database
-from db.migrate import upgrade
 from tests.chaos.harness import Deployment
-from tests.conftest import POSTGRES_ADMIN_URL, unavailable
+from tests.conftest import throwaway_postgres
 
 LINES: list[str] = []
 
@@ -22,21 +17,8 @@ LINES: list[str] = []
 @pytest.fixture
 def chaos_database() -> Iterator[str]:
     """A PostgreSQL database of this scenario's own, dropped afterwards."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"broadsheet_chaos_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection problem means "no server"
-        unavailable("PostgreSQL", exc)
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    database = Database.from_url(url)
-    upgrade(database.engine)
-    database.engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres("broadsheet_chaos") as url:
+        yield url
 
 
 @pytest.fixture
