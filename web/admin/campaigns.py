@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -14,6 +15,7 @@ from campaigns.compose import CampaignError, create_campaign
 from campaigns.preview import get_campaign, preview
 from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
+from db.engine import Database
 from db.models import Campaign
 from delivery import campaign_send
 from delivery.ledger import counts_by_status
@@ -186,27 +188,29 @@ def send(request: Request, campaign_id: CampaignId, body: SendIn | None = None) 
     return _progress(rt, campaign_id)
 
 
-@router.post("/{campaign_id}/pause", response_model=ProgressOut)
-def pause(request: Request, campaign_id: CampaignId) -> ProgressOut:
+def _transition(
+    request: Request, campaign_id: int, change: Callable[[Database, int], object]
+) -> Runtime:
+    """Apply a life-cycle change; a change the campaign's state forbids is a 409."""
     rt = _runtime(request)
-    _progress(rt, campaign_id)
+    _progress(rt, campaign_id)  # 404 first
     try:
-        campaign_send.pause(rt.db, campaign_id)
+        change(rt.db, campaign_id)
     except CampaignError as exc:
         raise _conflict(exc) from None
-    return _progress(rt, campaign_id)
+    return rt
+
+
+@router.post("/{campaign_id}/pause", response_model=ProgressOut)
+def pause(request: Request, campaign_id: CampaignId) -> ProgressOut:
+    return _progress(_transition(request, campaign_id, campaign_send.pause), campaign_id)
 
 
 @router.post("/{campaign_id}/resume", response_model=ProgressOut)
 def resume(request: Request, campaign_id: CampaignId) -> ProgressOut:
     from tasks.sending import send_campaign
 
-    rt = _runtime(request)
-    _progress(rt, campaign_id)
-    try:
-        campaign_send.resume(rt.db, campaign_id)
-    except CampaignError as exc:
-        raise _conflict(exc) from None
+    rt = _transition(request, campaign_id, campaign_send.resume)
     send_campaign.delay(campaign_id)
     return _progress(rt, campaign_id)
 
@@ -214,13 +218,7 @@ def resume(request: Request, campaign_id: CampaignId) -> ProgressOut:
 @router.post("/{campaign_id}/cancel", response_model=ProgressOut)
 def cancel(request: Request, campaign_id: CampaignId) -> ProgressOut:
     """Stop for good; deliveries not yet sent become `skipped`."""
-    rt = _runtime(request)
-    _progress(rt, campaign_id)
-    try:
-        campaign_send.cancel(rt.db, campaign_id)
-    except CampaignError as exc:
-        raise _conflict(exc) from None
-    return _progress(rt, campaign_id)
+    return _progress(_transition(request, campaign_id, campaign_send.cancel), campaign_id)
 
 
 @router.post("/{campaign_id}/test", status_code=202)
