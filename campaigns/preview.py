@@ -4,20 +4,19 @@ and the public archive copy. All three show the same posts, sponsor and disclaim
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.compose import CampaignError, build_edition, with_utm
-from campaigns.disclaimers import crisis_line_for, label
-from campaigns.render import RenderedEdition, crisis_key, public_links
+from campaigns.disclaimers import label
+from campaigns.render import RenderedEdition, public_links
 from campaigns.sponsors import by_name
 from campaigns.variants import DEFAULT, choose_variants, render_variants
 from config.site import SiteConfig
 from db.models import Campaign, CampaignStatus, Delivery, Edition, Subscriber, utcnow
-from delivery.personalize import LinkMaker, campaign_recipient
+from delivery.personalize import LinkMaker, campaign_recipient, crisis_values
 from delivery.placeholders import FillTemplate
 from subscribers.addresses import normalize_email
 
@@ -104,11 +103,7 @@ def _neutral_values(
         "preferences_url": "#preferences",
         "sponsor_url": with_utm(str(sponsor.url), campaign.id) if sponsor else "#sponsor",
     }
-    for d in site.disclaimers:
-        line = crisis_line_for(d, None)
-        if line is not None:
-            values[crisis_key(d)] = html.escape(line, quote=False)
-    return values
+    return values | crisis_values(site.disclaimers, None)
 
 
 def _subscriber_values(
@@ -128,12 +123,13 @@ def _subscriber_values(
         links,
         email=subscriber.email,
         name=subscriber.name,
-        country=subscriber.country,
         subscriber_id=subscriber.id,
         campaign_id=campaign.id,
         delivery_id=delivery_id,
         sponsor_name=edition.sponsor_name,
-        disclaimers=[d for d in site.disclaimers if label(d) in edition.disclaimers],
+        crisis=crisis_values(
+            [d for d in site.disclaimers if label(d) in edition.disclaimers], subscriber.country
+        ),
     )
     return recipient.substitutions
 

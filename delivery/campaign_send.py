@@ -39,8 +39,8 @@ from delivery.message import (
     TransientSendError,
     UncertainSendError,
 )
-from delivery.personalize import LinkMaker, campaign_recipient
-from delivery.sender import MailSender
+from delivery.personalize import LinkMaker, campaign_recipient, crisis_values
+from delivery.sender import MAX_BATCH, MailSender
 
 SENDABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
 CANCELLABLE = (
@@ -97,17 +97,20 @@ def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> bool:
         return True
 
 
-def queue_batch(db: Database, site: SiteConfig, campaign_id: int) -> list[int] | None:
-    """Write the next ledger slice and return the ids due now; None once the fan-out is over.
+def queue_slice(db: Database, site: SiteConfig, campaign_id: int) -> list[list[int]] | None:
+    """Write the next ledger slice and return its rows due now, in batches of up to 1000.
 
-    An empty list is not the end: every row of the slice may be waiting for its local time.
+    None once the fan-out is over. An empty list is not the end: every row of
+    the slice may be waiting for its local time.
     """
     with db.session() as session:
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status is not CampaignStatus.sending or campaign.fanout_done:
             return None
-        ids = ledger.queue_next_batch(session, campaign, site.newsletter.tz)
-        return None if campaign.fanout_done else ids
+        ids = ledger.queue_next_slice(session, campaign, site.newsletter.tz)
+        if campaign.fanout_done:
+            return None
+        return [ids[i : i + MAX_BATCH] for i in range(0, len(ids), MAX_BATCH)]
 
 
 def queued_batches(db: Database, campaign_id: int) -> Iterator[list[int]]:
@@ -222,21 +225,28 @@ def _prepare(
     )
     active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
     groups: dict[str, _Group] = {}
+    # Crisis lines depend only on (variant, country): looked up once per pair, not per person.
+    crisis: dict[tuple[str, str | None], dict[str, str]] = {}
     for row in live:
-        edition = editions[chosen[row.subscriber_id]]
-        group = groups.setdefault(edition.variant, _Group(edition, [], []))
+        variant = chosen[row.subscriber_id]
+        group = groups.get(variant)
+        if group is None:
+            group = groups[variant] = _Group(editions[variant], [], [])
+        key = (variant, row.country)
+        if key not in crisis:
+            shown = [active[x] for x in group.edition.disclaimers if x in active]
+            crisis[key] = crisis_values(shown, row.country)
         group.delivery_ids.append(row.delivery_id)
         group.recipients.append(
             campaign_recipient(
                 links,
                 email=row.email,
                 name=row.name,
-                country=row.country,
                 subscriber_id=row.subscriber_id,
                 campaign_id=campaign.id,
                 delivery_id=row.delivery_id,
-                sponsor_name=edition.sponsor_name,
-                disclaimers=[active[x] for x in edition.disclaimers if x in active],
+                sponsor_name=group.edition.sponsor_name,
+                crisis=crisis[key],
             )
         )
     return groups, skipped
@@ -299,7 +309,8 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
                 error=error[:2000],
                 columns=extra,
             )
-        ledger.release(session, [by_email[e] for e in receipt.not_sent])
+        if receipt.not_sent:
+            ledger.release(session, [by_email[e] for e in receipt.not_sent])
     outcome = BatchOutcome(
         sent=len(sent),
         failed=len(receipt.failed),
@@ -370,8 +381,8 @@ def send_inline(
     """Every step of a send in this process, as the tasks run them (demo, tests)."""
     start_campaign(db, site, campaign_id)
     total = BatchOutcome()
-    while (ids := queue_batch(db, site, campaign_id)) is not None:
-        if ids:
+    while (batches := queue_slice(db, site, campaign_id)) is not None:
+        for ids in batches:
             outcome = send_batch(db, site, sender, links, campaign_id, ids)
             total = total.plus(outcome)
             if on_batch is not None:
@@ -608,12 +619,14 @@ def send_test(
         links,
         email=to,
         name=subscriber.name if subscriber else None,
-        country=subscriber.country if subscriber else None,
         subscriber_id=subscriber.id if subscriber else 0,
         campaign_id=campaign_id,
         delivery_id=0,
         sponsor_name=edition.sponsor_name,
-        disclaimers=[active[x] for x in edition.disclaimers if x in active],
+        crisis=crisis_values(
+            [active[x] for x in edition.disclaimers if x in active],
+            subscriber.country if subscriber else None,
+        ),
     )
     n = site.newsletter
     envelope = Envelope(

@@ -41,6 +41,11 @@ from db.models import (
 )
 from delivery.sender import MAX_BATCH
 
+# Rows written per fan-out step: ten send batches. The fan-out is the one serial
+# part of a send, so it does few, large statements; each step commits, so a
+# crash loses at most one step, which the next run re-finds.
+FANOUT_SLICE = 10 * MAX_BATCH
+
 
 def _in_audience(lists: Sequence[str]) -> list[ColumnElement[bool]]:
     """Confirmed, unsuppressed subscribers of any of the lists."""
@@ -64,14 +69,14 @@ def audience_after(
     return [(sub_id, ehash, tz) for sub_id, ehash, tz in session.execute(query)]
 
 
-def queue_next_batch(
+def queue_next_slice(
     session: Session,
     campaign: Campaign,
     site_tz: dt.tzinfo,
     now: dt.datetime | None = None,
-    limit: int = MAX_BATCH,
+    limit: int = FANOUT_SLICE,
 ) -> list[int]:
-    """Write ledger rows for the next slice of the audience; returns the ids due now.
+    """Write ledger rows for the next slice of the audience; returns the ids due now, in order.
 
     Idempotent: a repeated call after a crash re-finds rows already written.
     With a per-subscriber local send time, a row whose moment has not come
@@ -91,13 +96,15 @@ def queue_next_batch(
     session.flush()
     return list(
         session.scalars(
-            select(Delivery.id).where(
+            select(Delivery.id)
+            .where(
                 Delivery.campaign_id == campaign.id,
                 Delivery.subscriber_id > after,
                 Delivery.subscriber_id <= last,
                 Delivery.status == DeliveryStatus.queued,
                 Delivery.not_before.is_(None),
             )
+            .order_by(Delivery.id)
         )
     )
 

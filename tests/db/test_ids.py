@@ -19,7 +19,7 @@ def test_among_matches_exactly_the_given_ids(db: Database, site: SiteConfig) -> 
         cid = create_campaign(session, site, lists=["videos"], subject="Hello").id
     with db.session() as session:
         campaign = session.get_one(Campaign, cid)
-        ids = ledger.queue_next_batch(session, campaign, site.newsletter.tz)
+        ids = ledger.queue_next_slice(session, campaign, site.newsletter.tz)
         chosen = sorted(ids)[::2]
         found = session.scalars(select(Delivery.id).where(among(session, Delivery.id, chosen)))
         assert sorted(found) == chosen

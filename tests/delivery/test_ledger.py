@@ -29,10 +29,10 @@ def test_a_slice_becomes_queued_rows_with_the_subscribers_hash(
     cid = new_campaign(db, site)
     with db.session() as session:
         campaign = session.get_one(Campaign, cid)
-        due = ledger.queue_next_batch(session, campaign, site.newsletter.tz, limit=3)
+        due = ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=3)
         assert len(due) == 3
-        assert ledger.queue_next_batch(session, campaign, site.newsletter.tz, limit=3)
-        assert ledger.queue_next_batch(session, campaign, site.newsletter.tz, limit=3) == []
+        assert ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=3)
+        assert ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=3) == []
         assert campaign.fanout_done
     with db.session() as session:
         rows = session.execute(
@@ -50,9 +50,9 @@ def test_a_slice_written_again_after_a_crash_adds_no_rows(db: Database, site: Si
     cid = new_campaign(db, site)
     with db.session() as session:
         campaign = session.get_one(Campaign, cid)
-        first = ledger.queue_next_batch(session, campaign, site.newsletter.tz, limit=10)
+        first = ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=10)
         campaign.fanout_cursor = 0  # as if the cursor's commit was lost in a crash
-        again = ledger.queue_next_batch(session, campaign, site.newsletter.tz, limit=10)
+        again = ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=10)
     assert sorted(again) == sorted(first) and len(first) == 4
     with db.session() as session:
         assert len(session.scalars(select(Delivery.id)).all()) == 4

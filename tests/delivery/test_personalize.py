@@ -54,3 +54,18 @@ def test_links_carry_tokens_for_their_purpose() -> None:
     assert read_token(SECRET, Purpose.preferences, links.preferences_url(7).rsplit("/", 1)[1]) == 7
     sponsor = links.sponsor_url(3, 11, "Calm Co").rsplit("/", 1)[1]
     assert read_token(SECRET, Purpose.redirect, sponsor) == [3, 11, "Calm Co"]
+
+
+@given(
+    campaign_id=st.integers(min_value=1, max_value=2**53),
+    delivery_id=st.one_of(st.none(), st.integers(min_value=1, max_value=2**53)),
+    sponsor=st.text(max_size=80),
+)
+def test_hand_written_link_payloads_are_the_json_they_claim(
+    campaign_id: int, delivery_id: int | None, sponsor: str
+) -> None:
+    links = LinkMaker(base_url="https://letters.example", secret_key=SECRET)
+    redirect = links.sponsor_url(campaign_id, delivery_id, sponsor).rsplit("/", 1)[1]
+    assert read_token(SECRET, Purpose.redirect, redirect) == [campaign_id, delivery_id, sponsor]
+    unsubscribe = links.unsubscribe_url(campaign_id, delivery_id).rsplit("/", 1)[1]
+    assert read_token(SECRET, Purpose.unsubscribe, unsubscribe) == [campaign_id, delivery_id]
