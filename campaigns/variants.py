@@ -61,17 +61,11 @@ def assign_variants(
     site: SiteConfig,
     campaign: Campaign,
     subscriber_ids: Sequence[int],
-    variants: Sequence[str],
+    editions: Sequence[Edition],
 ) -> dict[int, str]:
     """The variant each subscriber receives, from the campaign's stored editions."""
-    stored = dict(
-        session.execute(
-            select(Edition.variant, Edition.sponsor_name).where(
-                Edition.campaign_id == campaign.id, Edition.variant.in_(list(variants))
-            )
-        ).all()
-    )
-    offers = {v: stored[v] for v in sorted(stored, key=_offer_rank)}
+    ranked = sorted(editions, key=lambda e: _offer_rank(e.variant))
+    offers = {e.variant: e.sponsor_name for e in ranked}
     return choose_variants(session, site, campaign, subscriber_ids, offers, now=utcnow())
 
 
@@ -93,7 +87,11 @@ def choose_variants(
         for name in offers.values()
         if name and (sponsor := by_name(site.sponsors, name)) is not None
     }
-    lists = _lists_of(session, ids) if any(s.lists for s in sponsors.values()) else {}
+    # Audience lists matter only for a sponsor that leaves out one of the campaign's
+    # lists: everyone in the audience is on some campaign list.
+    campaign_lists = set(campaign.list_slugs)
+    narrow = any(s.lists and not campaign_lists <= set(s.lists) for s in sponsors.values())
+    lists = _lists_of(session, ids) if narrow else {}
     seen = _recently_shown(session, ids, sponsors, campaign.id, now)
     fallback = list(offers)[-1]
     chosen: dict[int, str] = {}
@@ -103,7 +101,10 @@ def choose_variants(
             sponsor = sponsors.get(name) if name else None
             if sponsor is None or (
                 (subscriber_id, sponsor.name) not in seen
-                and reaches(sponsor, lists.get(subscriber_id, set()), campaign.list_slugs)
+                and (
+                    not narrow
+                    or reaches(sponsor, lists.get(subscriber_id, set()), campaign.list_slugs)
+                )
             ):
                 chosen[subscriber_id] = variant
                 break

@@ -39,7 +39,7 @@ from delivery.message import (
     TransientSendError,
     UncertainSendError,
 )
-from delivery.personalize import LinkMaker, campaign_recipient, crisis_values
+from delivery.personalize import LinkMaker, RecipientMaker, campaign_recipient, crisis_values
 from delivery.sender import MAX_BATCH, MailSender
 
 SENDABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
@@ -193,21 +193,26 @@ def _prepare(
     }
     if not editions:
         raise CampaignError(f"campaign {campaign.id} has no edition")
-    # Plain columns, not ORM entities: a thousand Subscriber objects cost more than the query.
-    rows = session.execute(
-        select(
-            Delivery.id.label("delivery_id"),
-            Subscriber.id.label("subscriber_id"),
-            Subscriber.email,
-            Subscriber.name,
-            Subscriber.country,
-            Subscriber.status,
-            Suppression.email_hash.label("suppressed"),
+    # Plain columns on the Core connection, not ORM entities or ORM rows: a thousand
+    # of either cost more than the query.
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Delivery.id.label("delivery_id"),
+                Subscriber.id.label("subscriber_id"),
+                Subscriber.email,
+                Subscriber.name,
+                Subscriber.country,
+                Subscriber.status,
+                Suppression.email_hash.label("suppressed"),
+            )
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
+            .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
+            .where(among(session, Delivery.id, owned))
         )
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
-        .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
-        .where(among(session, Delivery.id, owned))
-    ).all()
+        .all()
+    )
     # Suppression and consent are checked again at send time: they may have
     # changed since the row was queued.
     live = [
@@ -221,31 +226,30 @@ def _prepare(
     skipped = [row.delivery_id for row in rows if row.delivery_id not in live_ids]
     ledger.mark(session, skipped, DeliveryStatus.skipped, error="suppressed or not confirmed")
     chosen = assign_variants(
-        session, site, campaign, [row.subscriber_id for row in live], list(editions)
+        session, site, campaign, [row.subscriber_id for row in live], list(editions.values())
     )
     active = {f"{d.name}@{d.version}": d for d in site.disclaimers}
     groups: dict[str, _Group] = {}
     # Crisis lines depend only on (variant, country): looked up once per pair, not per person.
     crisis: dict[tuple[str, str | None], dict[str, str]] = {}
+    makers: dict[str, RecipientMaker] = {}
     for row in live:
         variant = chosen[row.subscriber_id]
         group = groups.get(variant)
         if group is None:
             group = groups[variant] = _Group(editions[variant], [], [])
+            makers[variant] = RecipientMaker(links, campaign.id, group.edition.sponsor_name)
         key = (variant, row.country)
         if key not in crisis:
             shown = [active[x] for x in group.edition.disclaimers if x in active]
             crisis[key] = crisis_values(shown, row.country)
         group.delivery_ids.append(row.delivery_id)
         group.recipients.append(
-            campaign_recipient(
-                links,
+            makers[variant].recipient(
                 email=row.email,
                 name=row.name,
                 subscriber_id=row.subscriber_id,
-                campaign_id=campaign.id,
                 delivery_id=row.delivery_id,
-                sponsor_name=group.edition.sponsor_name,
                 crisis=crisis[key],
             )
         )
@@ -311,6 +315,12 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
             )
         if receipt.not_sent:
             ledger.release(session, [by_email[e] for e in receipt.not_sent])
+        if sent:  # a batch that sent anything ends a run of failed batches
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == group.edition.campaign_id, Campaign.consecutive_failures != 0)
+                .values(consecutive_failures=0)
+            )
     outcome = BatchOutcome(
         sent=len(sent),
         failed=len(receipt.failed),
@@ -324,15 +334,8 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
 
 
 def _count_failures(db: Database, campaign_id: int, outcome: BatchOutcome, limit: int) -> None:
-    """A failed batch counts; a batch that sent anything resets the count."""
-    if outcome.sent:
-        with db.session() as session:
-            session.execute(
-                update(Campaign)
-                .where(Campaign.id == campaign_id, Campaign.consecutive_failures != 0)
-                .values(consecutive_failures=0)
-            )
-    elif outcome.failed:
+    """A batch that failed and sent nothing counts (a sent batch reset the count as it recorded)."""
+    if outcome.failed and not outcome.sent:
         record_failed_batch(db, campaign_id, outcome.error or "batch failed", limit)
 
 

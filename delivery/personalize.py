@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hmac
 import html
@@ -99,7 +99,10 @@ class _FastSigner:
 
 def _b64(data: bytes) -> bytes:
     """itsdangerous' URL-safe base64 without padding, minus its type checks."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return binascii.b2a_base64(data, newline=False).translate(_URL_SAFE).rstrip(b"=")
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 @functools.cache
@@ -109,10 +112,10 @@ def _signer(secret_key: str, purpose: Purpose) -> _FastSigner:
 
 def list_unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
     """RFC 2369 + RFC 8058: mail clients show a one-click unsubscribe button."""
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": ONE_CLICK}
+
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def crisis_values(disclaimers: Sequence[Disclaimer], country: str | None) -> dict[str, str]:
@@ -129,6 +132,59 @@ def crisis_values(disclaimers: Sequence[Disclaimer], country: str | None) -> dic
     return values
 
 
+class RecipientMaker:
+    """Per-recipient values for one copy of a campaign (one sponsor), per-campaign work done once.
+
+    A send builds a thousand recipients per batch; everything that does not
+    depend on the person (link prefixes, signers, the campaign's part of each
+    payload) is prepared here once per batch and copy.
+    """
+
+    def __init__(self, links: LinkMaker, campaign_id: int, sponsor_name: str | None) -> None:
+        base, key = links.base_url, links.secret_key
+        self._unsubscribe_base = f"{base}/unsubscribe/"
+        self._unsubscribe_tail = f",{int(campaign_id)}]"
+        self._sign_unsubscribe = _signer(key, Purpose.unsubscribe).sign
+        self._preferences_base = f"{base}/preferences/"
+        self._sign_preferences = _signer(key, Purpose.preferences).sign
+        self._sponsor_base = f"{base}/r/"
+        self._sponsor_head = f"[{int(campaign_id)},"
+        self._sponsor_tail = f",{_json_text(sponsor_name)}]" if sponsor_name else None
+        self._sign_sponsor = _signer(key, Purpose.redirect).sign
+        self._campaign = str(int(campaign_id))
+
+    def recipient(
+        self,
+        *,
+        email: str,
+        name: str | None,
+        subscriber_id: int,
+        delivery_id: int | None,  # None in a preview of a campaign not yet queued
+        crisis: Mapping[str, str],  # from `crisis_values`, computed once per country
+    ) -> Recipient:
+        person = str(int(subscriber_id))
+        unsubscribe = self._unsubscribe_base + self._sign_unsubscribe(
+            "[" + person + self._unsubscribe_tail
+        )
+        values = {
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": self._preferences_base + self._sign_preferences(person),
+            **crisis,
+        }
+        delivery = _json_id(delivery_id)
+        if self._sponsor_tail is not None:
+            values["sponsor_url"] = self._sponsor_base + self._sign_sponsor(
+                self._sponsor_head + delivery + self._sponsor_tail
+            )
+        return Recipient(
+            email=email,
+            name=name,
+            substitutions=values,
+            headers=list_unsubscribe_headers(unsubscribe),
+            custom_args={"campaign_id": self._campaign, "delivery_id": delivery},
+        )
+
+
 def campaign_recipient(
     links: LinkMaker,
     *,
@@ -136,22 +192,11 @@ def campaign_recipient(
     name: str | None,
     subscriber_id: int,
     campaign_id: int,
-    delivery_id: int | None,  # None in a preview of a campaign not yet queued
+    delivery_id: int | None,
     sponsor_name: str | None,
-    crisis: Mapping[str, str],  # from `crisis_values`, computed once per country
+    crisis: Mapping[str, str],
 ) -> Recipient:
-    unsubscribe = links.unsubscribe_url(subscriber_id, campaign_id)
-    values = {
-        "unsubscribe_url": unsubscribe,
-        "preferences_url": links.preferences_url(subscriber_id),
-        **crisis,
-    }
-    if sponsor_name:
-        values["sponsor_url"] = links.sponsor_url(campaign_id, delivery_id, sponsor_name)
-    return Recipient(
-        email=email,
-        name=name,
-        substitutions=values,
-        headers=list_unsubscribe_headers(unsubscribe),
-        custom_args={"campaign_id": str(campaign_id), "delivery_id": str(delivery_id)},
+    """One recipient on their own (previews, test sends); a send uses `RecipientMaker`."""
+    return RecipientMaker(links, campaign_id, sponsor_name).recipient(
+        email=email, name=name, subscriber_id=subscriber_id, delivery_id=delivery_id, crisis=crisis
     )
