@@ -266,6 +266,18 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: pages shared between forked processes count once in the sum."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -284,6 +296,7 @@ class RssSampler:
         self.pid = pid
         self.every = every
         self.peak = 0
+        self.peak_pss = 0
         # Ticks per process at the start and latest sample: CPU spent while sending.
         self._first: dict[int, int] = {}
         self._last: dict[int, int] = {}
@@ -306,6 +319,7 @@ class RssSampler:
     def _sample(self) -> None:
         pids = [self.pid, *children(self.pid)]
         self.peak = max(self.peak, sum(rss_bytes(p) for p in pids))
+        self.peak_pss = max(self.peak_pss, sum(pss_bytes(p) for p in pids))
         for pid in pids:
             ticks = cpu_ticks(pid)
             self._first.setdefault(pid, ticks)

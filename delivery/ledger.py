@@ -4,6 +4,10 @@ Exactly-once rests on three facts: a row is unique per (campaign, subscriber);
 a row is claimed (queued -> sending) in one UPDATE before the provider call, so
 two workers can never both own it; and a row whose call may have happened is
 marked `uncertain`, never silently re-sent.
+
+The statements a send runs for every batch go straight to the session's Core
+connection: the ORM layer adds only cost to a bulk INSERT ... SELECT or an
+UPDATE ... RETURNING of ids.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def queue_next_slice(
     campaign.fanout_cursor = last
     session.flush()
     return list(
-        session.scalars(
+        session.connection().scalars(
             select(Delivery.id)
             .where(
                 Delivery.campaign_id == campaign.id,
@@ -122,7 +126,7 @@ def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit:
         .limit(limit)
         .subquery()
     )
-    last = session.scalar(select(func.max(in_slice.c.id)))
+    last = session.connection().scalar(select(func.max(in_slice.c.id)))
     if last is None:
         return None
     columns = Delivery.__table__.c
@@ -141,7 +145,7 @@ def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit:
     statement = _insert_ignoring_duplicates(session).from_select(
         [*names, "disclaimers", "opened", "clicked"], rows
     )
-    session.execute(statement)
+    session.connection().execute(statement)
     return int(last)
 
 
@@ -234,7 +238,7 @@ def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list
     claimed first are simply not returned.
     """
     now = utcnow()
-    claimed = session.scalars(
+    claimed = session.connection().scalars(
         update(Delivery)
         .where(
             among(session, Delivery.id, delivery_ids),
@@ -273,7 +277,7 @@ def mark(
         values["sent_at"] = sent_at
     # No session synchronisation: nothing here holds Delivery objects, and "fetch"
     # (what the ORM falls back to for `= ANY`) would build an identity key per row.
-    session.execute(
+    session.connection().execute(
         update(Delivery)
         .where(among(session, Delivery.id, delivery_ids))
         .values(**values)

@@ -13,6 +13,7 @@ went out -> UncertainSendError (SendGrid may have accepted it).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -95,12 +96,16 @@ def request_body(envelope: Envelope, recipients: Sequence[Recipient]) -> dict[st
 def _personalization(recipient: Recipient) -> dict[str, Any]:
     item: dict[str, Any] = {"to": [_address(recipient.email, recipient.name)]}
     if recipient.substitutions:
-        item["substitutions"] = {placeholder(k): v for k, v in recipient.substitutions.items()}
+        item["substitutions"] = {_placeholder(k): v for k, v in recipient.substitutions.items()}
     if recipient.headers:
         item["headers"] = recipient.headers
     if recipient.custom_args:
         item["custom_args"] = recipient.custom_args
     return item
+
+
+# The same few keys for every recipient of every batch: formatted once each.
+_placeholder = functools.lru_cache(maxsize=1024)(placeholder)
 
 
 def _address(email: str, name: str | None) -> dict[str, str]:
