@@ -79,6 +79,23 @@ def test_one_request_carries_one_personalization_per_recipient(
     assert [c["type"] for c in first.request["content"]] == ["text/plain", "text/html"]
 
 
+def test_text_outside_ascii_arrives_as_written(fake: FakeSendGrid, sender: SendGridSender) -> None:
+    base = envelope()
+    letter = Envelope(
+        subject="Ça va — café ☕",
+        html=f"<p>Zoë’s notes</p>{base.html}",
+        text=f"Zoë’s notes {base.text}",
+        from_email=base.from_email,
+        from_name="Grüße Weekly",
+    )
+    sender.send_batch(letter, [recipient(1)])
+    rendered = fake.accepted()[0].rendered()
+    assert rendered["subject"] == "Ça va — café ☕"
+    assert rendered["html"].startswith("<p>Zoë’s notes</p>")
+    assert rendered["text"].startswith("Zoë’s notes Leave: https://steady-ground.example/u/1")
+    assert fake.accepted()[0].request["from"]["name"] == "Grüße Weekly"
+
+
 def test_a_429_is_transient_and_carries_the_reset_time(
     fake: FakeSendGrid, sender: SendGridSender
 ) -> None:
