@@ -83,16 +83,16 @@ def test_text_outside_ascii_arrives_as_written(fake: FakeSendGrid, sender: SendG
     base = envelope()
     letter = Envelope(
         subject="Ça va — café ☕",
-        html=f"<p>Zoë’s notes</p>{base.html}",
-        text=f"Zoë’s notes {base.text}",
+        html=f"<p>Zoë\u2019s notes</p>{base.html}",
+        text=f"Zoë\u2019s notes {base.text}",
         from_email=base.from_email,
         from_name="Grüße Weekly",
     )
     sender.send_batch(letter, [recipient(1)])
     rendered = fake.accepted()[0].rendered()
     assert rendered["subject"] == "Ça va — café ☕"
-    assert rendered["html"].startswith("<p>Zoë’s notes</p>")
-    assert rendered["text"].startswith("Zoë’s notes Leave: https://steady-ground.example/u/1")
+    assert rendered["html"].startswith("<p>Zoë\u2019s notes</p>")
+    assert rendered["text"].startswith("Zoë\u2019s notes Leave: https://steady-ground.example/u/1")
     assert fake.accepted()[0].request["from"]["name"] == "Grüße Weekly"
 
 
