@@ -191,9 +191,13 @@ async def _load_async(base: str, requests: int, concurrency: int) -> tuple[list[
     run_id = uuid.uuid4().hex[:6]
     host, port = httpx.URL(base).host, httpx.URL(base).port or 80
     connections = [await _Connection.open(host, port) for _ in range(concurrency)]
-    # Warm-up: first requests pay for imports and connection set-up.
-    for n in range(20):
-        await connections[0].subscribe(f"warm{n}-{run_id}@example.org")
+    # Warm-up: first requests pay for imports and connection set-up. Every
+    # connection takes part, so every server process is warm (the kernel hands
+    # connections to processes, and one connection reaches only one of them).
+    for n in range(3):
+        await asyncio.gather(
+            *(c.subscribe(f"warm{n}-{k}-{run_id}@example.org") for k, c in enumerate(connections))
+        )
 
     async def worker(connection: _Connection) -> None:
         nonlocal failures
