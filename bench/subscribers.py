@@ -51,6 +51,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SITE = PROJECT_ROOT / "site.example.toml"
 CONCURRENCY = 16
 RATE_LIMIT = 1_000_000  # sign-ups per IP per minute
+WARM_UP_ROUNDS = 3  # sign-ups per connection before the clock starts
 # uvicorn worker processes. SQLite has one writer, so one process (which queues
 # its writes on a lock) serves it best; PostgreSQL gets one per core.
 WEB_WORKERS = {
@@ -144,8 +145,11 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
             server.terminate()
             server.wait(timeout=30)
             log.close()
-            if with_redis:
-                _empty_queue()
+            queued = _empty_queue() if with_redis else None
+    signups = requests + WARM_UP_ROUNDS * CONCURRENCY
+    if queued is not None and queued != signups:
+        # Every sign-up is a new address, so each must have queued one confirmation.
+        raise RuntimeError(f"{signups} sign-ups queued {queued} confirmation tasks")
     mode = "queued to Redis" if with_redis else "embedded, tasks in-process"
     note = (
         f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS[kind]} uvicorn workers, "
@@ -177,11 +181,16 @@ def _wait_until_up(base: str) -> None:
     raise RuntimeError("the benchmark web server did not start")
 
 
-def _empty_queue() -> None:
-    """Drop the confirmation tasks and rate-limit counters the benchmark left; nothing else."""
+def _empty_queue() -> int:
+    """Drop the confirmation tasks and rate-limit counters the benchmark left; nothing else.
+
+    Returns how many tasks were queued.
+    """
     client = redis.Redis.from_url(REDIS_URL)
+    queued = int(client.llen("celery"))
     client.delete("celery", *client.scan_iter("broadsheet:rl:*"))
     client.close()
+    return queued
 
 
 def _load(base: str, requests: int, concurrency: int) -> tuple[list[float], float, int]:
@@ -201,7 +210,7 @@ async def _load_async(base: str, requests: int, concurrency: int) -> tuple[list[
     # Warm-up: first requests pay for imports and connection set-up. Every
     # connection takes part, so every server process is warm (the kernel hands
     # connections to processes, and one connection reaches only one of them).
-    for n in range(3):
+    for n in range(WARM_UP_ROUNDS):
         await asyncio.gather(
             *(c.subscribe(f"warm{n}-{k}-{run_id}@example.org") for k, c in enumerate(connections))
         )
