@@ -36,11 +36,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     kwargs.setdefault("pool_pre_ping", True)
-    # A web process runs up to ~16 sessions at once on its thread pool and a
-    # worker 8 threads; with SQLAlchemy's default of 5 kept connections every
-    # session beyond five opened a PostgreSQL connection (a new server process)
-    # and closed it again on return.
-    kwargs.setdefault("pool_size", 16)
     return create_engine(url, **kwargs)
 
 
