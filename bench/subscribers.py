@@ -146,11 +146,14 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
             server.wait(timeout=30)
             log.close()
             queued = _empty_queue() if with_redis else None
+    # Every sign-up is a new address, so each queues one confirmation. Shown, not
+    # enforced: another process using the same Redis database changes the count.
     signups = requests + WARM_UP_ROUNDS * CONCURRENCY
-    if queued is not None and queued != signups:
-        # Every sign-up is a new address, so each must have queued one confirmation.
-        raise RuntimeError(f"{signups} sign-ups queued {queued} confirmation tasks")
-    mode = "queued to Redis" if with_redis else "embedded, tasks in-process"
+    mode = (
+        f"{queued} tasks queued to Redis for {signups} sign-ups"
+        if queued is not None
+        else "embedded, tasks in-process"
+    )
     note = (
         f"{requests} requests, {CONCURRENCY} in flight, {WEB_WORKERS[kind]} uvicorn workers, "
         f"rate limit on, {failures} failed, {mode}"
