@@ -281,8 +281,14 @@ def _store_chunk(
     report.existing += len(by_hash) - len(added)
     if confirmed and len(added) < len(by_hash):
         bulk.confirm_pending(conn, [h for h in by_hash if h not in added], now=now)
+    # New people's ids came back from the insert; only those already here are looked up by hash.
+    bulk.add_memberships_by_id(
+        conn, [(sid, slug) for h, sid in added.items() for slug in by_hash[h].lists], now=now
+    )
     bulk.add_memberships(
-        conn, [(h, slug) for h, row in by_hash.items() for slug in row.lists], now=now
+        conn,
+        [(h, slug) for h, row in by_hash.items() if h not in added for slug in row.lists],
+        now=now,
     )
     bulk.add_consents(
         conn,

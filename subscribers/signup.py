@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import JSON, String, Table, Text, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,19 +77,38 @@ def request_subscription(
     slugs = chosen_lists(site, lists)
     now = now or utcnow()
     ehash = email_hash(email)
-    statements = _statements(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    statements = _statements(dialect)
     connection = session.connection()
-    if connection.scalar(statements.suppressed, {"ehash": ehash}):
-        # Unsubscribed, bounced, complained or erased: never mailed again.
-        return SignupOutcome(None)
-    new_id = connection.scalar(
-        statements.new_subscriber,
-        {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
-    )
-    if new_id is not None:
-        _add_lists(session, new_id, slugs, now)
-        _add_consent(session, new_id, slugs, consent, now)
-        return SignupOutcome(new_id)
+    if dialect == "postgresql":
+        # The common case, a new address, in one round trip instead of four.
+        suppressed, new_id = connection.execute(
+            _NEW_ON_POSTGRES,
+            {
+                "email": email,
+                "ehash": ehash,
+                "name": clean_name(name),
+                "now": now,
+                "slugs": slugs,
+                **_consent_values(consent, slugs),
+            },
+        ).one()
+        if suppressed:
+            return SignupOutcome(None)
+        if new_id is not None:
+            return SignupOutcome(new_id)
+    else:
+        if connection.scalar(statements.suppressed, {"ehash": ehash}):
+            # Unsubscribed, bounced, complained or erased: never mailed again.
+            return SignupOutcome(None)
+        new_id = connection.scalar(
+            statements.new_subscriber,
+            {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
+        )
+        if new_id is not None:
+            _add_lists(session, new_id, slugs, now)
+            _add_consent(session, new_id, slugs, consent, now)
+            return SignupOutcome(new_id)
     subscriber_id, status = session.execute(
         select(Subscriber.id, Subscriber.status).where(Subscriber.email == email)
     ).one()
@@ -125,16 +144,56 @@ def _add_consent(
 ) -> None:
     session.connection().execute(
         _statements(session.get_bind().dialect.name).new_consent,
-        {
-            "subscriber_id": subscriber_id,
-            "created_at": now,
-            "source": consent.source,
-            "ip": consent.ip,
-            "user_agent": consent.user_agent,
-            "consent_text_version": consent.text_version,
-            "lists": slugs,
-        },
+        {"subscriber_id": subscriber_id, "created_at": now, **_consent_values(consent, slugs)},
     )
+
+
+def _consent_values(consent: ConsentInfo, slugs: list[str]) -> dict[str, Any]:
+    return {
+        "source": consent.source,
+        "ip": consent.ip,
+        "user_agent": consent.user_agent,
+        "consent_text_version": consent.text_version,
+        "lists": slugs,
+    }
+
+
+# PostgreSQL runs data-modifying CTEs: the suppression check, the new person,
+# their lists and the consent record are one statement. Nothing is written for
+# a suppressed address, and for one that exists already (`new` is empty; ON
+# CONFLICT waited for a concurrent insert of the same address to commit) the
+# caller takes the general path below.
+_NEW_ON_POSTGRES = text(
+    """
+    WITH blocked AS (
+        SELECT 1 FROM suppressions WHERE email_hash = :ehash
+    ), new AS (
+        INSERT INTO subscribers (email, email_hash, name, status, cadence, created_at,
+                                 confirmation_sent_at, soft_bounces)
+        SELECT :email, :ehash, :name, 'pending', 'instant', :now, :now, 0
+        WHERE NOT EXISTS (SELECT 1 FROM blocked)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ), memberships AS (
+        INSERT INTO subscriptions (subscriber_id, list_slug, created_at)
+        SELECT new.id, slug, :now FROM new, unnest(:slugs) AS slug
+        ON CONFLICT DO NOTHING
+    ), consent AS (
+        INSERT INTO consents (subscriber_id, created_at, source, ip, user_agent,
+                              consent_text_version, lists)
+        SELECT new.id, :now, :source, :ip, :user_agent, :consent_text_version, :lists
+        FROM new
+    )
+    SELECT EXISTS (SELECT 1 FROM blocked), (SELECT id FROM new)
+    """
+).bindparams(
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("slugs", type_=postgresql.ARRAY(String(64))),
+    bindparam("lists", type_=JSON()),
+    bindparam("name", type_=String()),
+    bindparam("ip", type_=String()),
+    bindparam("user_agent", type_=Text()),
+)
 
 
 def _insert_or_nothing(dialect: str, model: Any) -> Any:

@@ -13,6 +13,7 @@ from subscribers.confirmation import confirmation_envelope, confirmation_recipie
 from subscribers.links import confirm_token
 from subscribers.service import is_suppressed
 from tasks.app import celery_app
+from tasks.publisher import Publisher
 
 MAX_RETRIES = 6
 
@@ -44,3 +45,7 @@ def enqueue_confirmation(subscriber_id: int | None) -> None:
     """Queue the confirmation email (call after the commit); None means none is due."""
     if subscriber_id is not None:
         send_confirmation.delay(subscriber_id)
+
+
+# The sign-up form's way to queue confirmations: batched across requests (tasks/publisher.py).
+confirmation_publisher = Publisher(send_confirmation)

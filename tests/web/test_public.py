@@ -261,3 +261,28 @@ def test_the_rate_limit_can_be_turned_off(runtime: Runtime) -> None:
         for n in range(15)
     }
     assert codes == {200}
+
+
+def test_with_a_broker_the_confirmation_is_queued_as_a_task_after_the_response(
+    runtime: Runtime, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.app import celery_app, make_celery
+    from tasks.publisher import Publisher
+    from tests.tasks.test_publisher import queued_calls
+
+    broker = make_celery(runtime.settings.model_copy(update={"redis_url": redis_url}))
+
+    @broker.task(name="tasks.subscribers.send_confirmation")
+    def send_confirmation(subscriber_id: int) -> None: ...
+
+    publisher = Publisher(send_confirmation)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setattr("web.public.confirmation_publisher", publisher)
+    client = TestClient(create_app(runtime))
+    for _ in range(2):  # the second request is within the resend window: no second task
+        assert client.post("/subscribe", json={"email": "queued@example.org"}).status_code == 200
+    publisher.close()
+    with runtime.db.session() as session:
+        person = session.scalars(select(Subscriber)).one()
+    assert queued_calls(redis_url) == [("tasks.subscribers.send_confirmation", f"({person.id},)")]
+    assert messages(runtime.settings.outbox_dir) == []  # a worker's job, not this process's
