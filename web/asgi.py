@@ -2,8 +2,10 @@
 
 import gc
 
+from web import access_log
 from web.app import create_app
 
+access_log.install()
 app = create_app()
 
 # Everything imported and built so far lives as long as the process, and a
