@@ -8,7 +8,7 @@ from campaigns.compose import create_campaign
 from config.site import SiteConfig
 from db.engine import Database
 from db.ids import among
-from db.models import Campaign, Delivery, Subscriber
+from db.models import Campaign, Delivery
 from delivery import ledger
 from tests.support.seed import seed_subscribers
 
@@ -25,12 +25,3 @@ def test_among_matches_exactly_the_given_ids(db: Database, site: SiteConfig) -> 
         assert sorted(found) == chosen
         assert ledger.claim(session, chosen, "k") == chosen
         assert ledger.claim(session, chosen, "k2") == []
-
-
-def test_among_an_empty_batch_matches_nothing(db: Database) -> None:
-    seed_subscribers(db, 3)
-    with db.session() as session:
-        assert (
-            list(session.scalars(select(Subscriber.id).where(among(session, Subscriber.id, []))))
-            == []
-        )
