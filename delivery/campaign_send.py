@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.compose import CampaignError, store_edition
@@ -193,37 +193,41 @@ def _prepare(
     }
     if not editions:
         raise CampaignError(f"campaign {campaign.id} has no edition")
-    # Plain columns on the Core connection, not ORM entities or ORM rows: a thousand
-    # of either cost more than the query.
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                Delivery.id.label("delivery_id"),
-                Subscriber.id.label("subscriber_id"),
-                Subscriber.email,
-                Subscriber.name,
-                Subscriber.country,
-                Subscriber.status,
-                Suppression.email_hash.label("suppressed"),
-            )
-            .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
-            .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
-            .where(among(session, Delivery.id, owned))
-        )
-        .all()
-    )
     # Suppression and consent are checked again at send time: they may have
-    # changed since the row was queued. Rows are unpacked as tuples: attribute
-    # access by name costs more than the rest of this loop.
+    # changed since the row was queued. The check is made in SQL, and the rows
+    # are plain columns on the Core connection: converting each row's status
+    # to the enum, or building ORM rows or entities, cost more than the query.
+    sendable = case(
+        (
+            and_(
+                Subscriber.id.is_not(None),
+                Suppression.email_hash.is_(None),
+                Subscriber.status == SubscriberStatus.confirmed,
+            ),
+            True,
+        ),
+        else_=False,
+    )
+    rows = session.connection().execute(
+        select(
+            Delivery.id,
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.name,
+            Subscriber.country,
+            sendable,
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
+        .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
+        .where(among(session, Delivery.id, owned))
+    )
     live: list[tuple[int, int, str, str | None, str | None]] = []
     skipped: list[int] = []
-    confirmed = SubscriberStatus.confirmed
-    for delivery_id, subscriber_id, email, name, country, status, suppressed in rows:
-        if subscriber_id is None or suppressed is not None or status is not confirmed:
-            skipped.append(delivery_id)
-        else:
+    for delivery_id, subscriber_id, email, name, country, ok in rows:
+        if ok:
             live.append((delivery_id, subscriber_id, email, name, country))
+        else:
+            skipped.append(delivery_id)
     ledger.mark(session, skipped, DeliveryStatus.skipped, error="suppressed or not confirmed")
     chosen = assign_variants(
         session, site, campaign, [row[1] for row in live], list(editions.values())
