@@ -256,6 +256,7 @@ class Edition(Base):
 
 UNFINISHED_CONDITION = "status IN ('queued', 'sending')"
 UNCERTAIN_CONDITION = "status = 'uncertain'"
+SPONSOR_SHOWN_CONDITION = "status = 'sent' AND sponsor_name IS NOT NULL"
 
 
 class Delivery(Base):
@@ -273,6 +274,15 @@ class Delivery(Base):
             "status",
             postgresql_where=text(UNFINISHED_CONDITION),
             sqlite_where=text(UNFINISHED_CONDITION),
+        ),
+        # Sponsors already shown (frequency caps); only sent rows with a sponsor, so a
+        # batch's cap lookup never wades through rows of the campaign being sent:
+        Index(
+            "ix_deliveries_sponsor_shown",
+            "subscriber_id",
+            "sponsor_name",
+            postgresql_where=text(SPONSOR_SHOWN_CONDITION),
+            sqlite_where=text(SPONSOR_SHOWN_CONDITION),
         ),
         # Rows waiting for reconciliation:
         Index(

@@ -7,7 +7,10 @@ batch_key); the two status indexes only served queued/sending rows (fan-out,
 claims, "is the campaign done?", the sweeper) and uncertain rows
 (reconciliation). Those become partial indexes, which a row outside their
 condition costs nothing. Per-campaign counts use the (campaign, subscriber)
-unique index.
+unique index. Frequency caps get a partial index of sent rows with a
+sponsor: through the plain subscriber index, a batch's cap lookup fetched
+every row of its thousand people, and on a freshly filled table the planner
+preferred a parallel scan of the whole ledger per batch.
 
 Revision ID: 0008_ledger_indexes
 Revises: 0007_perf
@@ -23,6 +26,7 @@ depends_on = None
 
 UNFINISHED = "status IN ('queued', 'sending')"
 UNCERTAIN = "status = 'uncertain'"
+SPONSOR_SHOWN = "status = 'sent' AND sponsor_name IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -44,10 +48,17 @@ def upgrade() -> None:
             postgresql_where=sa.text(UNCERTAIN),
             sqlite_where=sa.text(UNCERTAIN),
         )
+        batch_op.create_index(
+            "ix_deliveries_sponsor_shown",
+            ["subscriber_id", "sponsor_name"],
+            postgresql_where=sa.text(SPONSOR_SHOWN),
+            sqlite_where=sa.text(SPONSOR_SHOWN),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_sponsor_shown")
         batch_op.drop_index("ix_deliveries_uncertain")
         batch_op.drop_index("ix_deliveries_unfinished")
         batch_op.create_index(
