@@ -36,6 +36,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     kwargs.setdefault("pool_pre_ping", True)
+    # No parallel query plans: with a thousand-id batch joined to a large table the
+    # planner sometimes chose a parallel hash join, which starts two background
+    # processes per statement; on a small machine serving many short statements
+    # (a send, sign-ups) that cost several times the index lookups it replaced.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("options", "-c max_parallel_workers_per_gather=0")
     return create_engine(url, **kwargs)
 
 
