@@ -38,7 +38,7 @@ def upgrade() -> None:
         batch_op.drop_index("ix_deliveries_status_reconciliation")
         batch_op.create_index(
             "ix_deliveries_unfinished",
-            ["campaign_id", "status"],
+            ["campaign_id"],
             postgresql_where=sa.text(UNFINISHED),
             sqlite_where=sa.text(UNFINISHED),
         )
