@@ -267,10 +267,10 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "subscriber_id", name="uq_deliveries_campaign_subscriber"),
         # Partial indexes: a row is written three times on its way to `sent`, and an
         # index whose condition the new version fails costs that write nothing.
-        # Unfinished rows (fan-out, claims, "is the campaign done?", the sweeper):
-        # Only campaign_id as its column: with `status` in it the planner sometimes
-        # served a batch's claim (`id = ANY(...) AND status = 'queued'`) by reading
-        # every queued row instead of a thousand primary-key lookups.
+        # Unfinished rows by campaign (fan-out, "is the campaign done?", the sweeper).
+        # Not on `status` too: with it the planner sometimes served a batch's claim
+        # (`id = ANY(...) AND status = 'queued'`) by reading every queued row
+        # instead of a thousand primary-key lookups.
         Index(
             "ix_deliveries_unfinished",
             "campaign_id",
