@@ -23,7 +23,8 @@ from subscribers.tokens import Purpose
 
 @dataclass(frozen=True)
 class LinkMaker:
-    """Builds the signed links that go into one campaign's emails.
+    """Signed links one at a time (pages, the archive copy); a send builds its
+    recipients' links with `RecipientMaker`.
 
     Payloads are JSON arrays of ids (and the sponsor's name), written with
     f-strings: a send signs three links per recipient, and a general JSON

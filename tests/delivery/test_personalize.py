@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from delivery.personalize import LinkMaker, _signer
+from delivery.personalize import LinkMaker, RecipientMaker, _signer
 from subscribers.tokens import InvalidToken, Purpose, make_token, read_token
 
 SECRET = "test-secret-key-0123456789abcdef"
@@ -52,20 +52,47 @@ def test_links_carry_tokens_for_their_purpose() -> None:
     token = links.unsubscribe_url(7, 3).rsplit("/", 1)[1]
     assert read_token(SECRET, Purpose.unsubscribe, token) == [7, 3]
     assert read_token(SECRET, Purpose.preferences, links.preferences_url(7).rsplit("/", 1)[1]) == 7
-    sponsor = links.sponsor_url(3, 11, "Calm Co").rsplit("/", 1)[1]
-    assert read_token(SECRET, Purpose.redirect, sponsor) == [3, 11, "Calm Co"]
+    sponsor = links.sponsor_url(3, None, 'Calm "Co"').rsplit("/", 1)[1]
+    assert read_token(SECRET, Purpose.redirect, sponsor) == [3, None, 'Calm "Co"']
+
+
+def token_of(url: str) -> str:
+    return url.rsplit("/", 1)[1]
 
 
 @given(
+    subscriber_id=st.integers(min_value=1, max_value=2**53),
     campaign_id=st.integers(min_value=1, max_value=2**53),
     delivery_id=st.one_of(st.none(), st.integers(min_value=1, max_value=2**53)),
-    sponsor=st.text(max_size=80),
+    sponsor=st.text(min_size=1, max_size=80),
 )
-def test_hand_written_link_payloads_are_the_json_they_claim(
-    campaign_id: int, delivery_id: int | None, sponsor: str
+def test_a_recipients_links_read_back_as_the_payloads_they_claim(
+    subscriber_id: int, campaign_id: int, delivery_id: int | None, sponsor: str
 ) -> None:
     links = LinkMaker(base_url="https://letters.example", secret_key=SECRET)
-    redirect = links.sponsor_url(campaign_id, delivery_id, sponsor).rsplit("/", 1)[1]
-    assert read_token(SECRET, Purpose.redirect, redirect) == [campaign_id, delivery_id, sponsor]
-    unsubscribe = links.unsubscribe_url(campaign_id, delivery_id).rsplit("/", 1)[1]
-    assert read_token(SECRET, Purpose.unsubscribe, unsubscribe) == [campaign_id, delivery_id]
+    recipient = RecipientMaker(links, campaign_id, sponsor).recipient(
+        email="r@example.org", name=None, subscriber_id=subscriber_id,
+        delivery_id=delivery_id, crisis={},
+    )  # fmt: skip
+    values = recipient.substitutions
+    assert read_token(SECRET, Purpose.unsubscribe, token_of(values["unsubscribe_url"])) == [
+        subscriber_id,
+        campaign_id,
+    ]
+    assert read_token(SECRET, Purpose.preferences, token_of(values["preferences_url"])) == (
+        subscriber_id
+    )
+    assert read_token(SECRET, Purpose.redirect, token_of(values["sponsor_url"])) == [
+        campaign_id,
+        delivery_id,
+        sponsor,
+    ]
+    assert recipient.headers["List-Unsubscribe"] == f"<{values['unsubscribe_url']}>"
+
+
+def test_a_copy_without_a_sponsor_has_no_sponsor_link() -> None:
+    links = LinkMaker(base_url="https://letters.example", secret_key=SECRET)
+    recipient = RecipientMaker(links, 3, None).recipient(
+        email="r@example.org", name=None, subscriber_id=7, delivery_id=11, crisis={}
+    )
+    assert "sponsor_url" not in recipient.substitutions
