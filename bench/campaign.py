@@ -287,22 +287,20 @@ def cpu_ticks(pid: int) -> int:
 
 def pss_bytes(pid: int) -> int:
     """Proportional set size: pages shared between forked processes count once in the sum."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _proc_kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024
 
 
 def rss_bytes(pid: int) -> int:
+    return _proc_kilobytes(f"/proc/{pid}/status", "VmRSS:") * 1024
+
+
+def _proc_kilobytes(path: str, field: str) -> int:
+    """A `field: N kB` line of a /proc file; 0 once the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(field):
+                    return int(line.split()[1])
     except OSError:
         pass
     return 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 from datetime import timedelta
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
 
 from config.settings import Settings, get_settings
+from config.startup import freeze_startup_objects
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -69,15 +69,8 @@ def beat_schedule() -> dict[str, dict[str, object]]:
 
 @worker_ready.connect
 @worker_process_init.connect
-def freeze_startup_objects(**_: object) -> None:
-    """Move everything built while starting out of the garbage collector's sight.
-
-    A send allocates many short-lived objects, so collections run often, and a
-    full one walked every object the imports had made (hundreds of thousands)
-    while holding the GIL every thread of the worker needs.
-    """
-    gc.collect()
-    gc.freeze()
+def _freeze_startup_objects(**_: object) -> None:
+    freeze_startup_objects()
 
 
 celery_app = make_celery(get_settings())

@@ -41,7 +41,7 @@ from feedback.apply import Rules, apply_events
 from feedback.reconcile import Policy, reconcile
 from tasks.app import make_celery
 from tests.support.fake_sendgrid import FakeSendGrid
-from tests.support.processes import settings_env
+from tests.support.processes import settings_env, wait_for
 from tests.support.sendgrid_events import Signer, body_of, event
 from tests.support.servers import RedisServer
 from web.app import create_app
@@ -224,13 +224,11 @@ class Deployment:
     # -- observing -----------------------------------------------------------------
 
     def wait(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        """Poll `condition`; on timeout fail with the ledger and every process's log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.logs()}")
+        """`wait_for`, failing with every process's log as well."""
+        try:
+            wait_for(condition, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def counts(self, campaign_id: int) -> dict[str, int]:
         with self.db.session() as session:

@@ -6,7 +6,7 @@ import json
 import time
 
 import redis
-from celery import Celery
+from celery import Task
 
 from config.settings import Settings
 from tasks.app import make_celery
@@ -22,20 +22,21 @@ def queued_calls(redis_url: str) -> list[tuple[str, str]]:
     return [(h["task"], h["argsrepr"]) for h in headers]
 
 
-def broker_app(settings: Settings, redis_url: str) -> Celery:
-    return make_celery(settings.model_copy(update={"redis_url": redis_url}))
-
-
-def test_every_queued_call_becomes_one_task_message_in_order(
-    settings: Settings, redis_url: str
-) -> None:
-    app = broker_app(settings, redis_url)
+def echo_task(settings: Settings, redis_url: str) -> Task:
+    """A task of an app on the real broker; only its messages are looked at."""
+    app = make_celery(settings.model_copy(update={"redis_url": redis_url}))
 
     @app.task(name="tests.echo")
     def echo(n: int) -> int:
         return n
 
-    publisher = Publisher(echo)
+    return echo
+
+
+def test_every_queued_call_becomes_one_task_message_in_order(
+    settings: Settings, redis_url: str
+) -> None:
+    publisher = Publisher(echo_task(settings, redis_url))
     for n in range(1200):  # more than one pipeline's worth
         publisher.put(n)
     publisher.close()  # publishes whatever is still queued
@@ -45,13 +46,7 @@ def test_every_queued_call_becomes_one_task_message_in_order(
 def test_calls_after_an_idle_spell_are_published_without_closing(
     settings: Settings, redis_url: str
 ) -> None:
-    app = broker_app(settings, redis_url)
-
-    @app.task(name="tests.echo")
-    def echo(n: int) -> int:
-        return n
-
-    publisher = Publisher(echo)
+    publisher = Publisher(echo_task(settings, redis_url))
     publisher.put(1)
     deadline = time.monotonic() + 5
     while not queued_calls(redis_url) and time.monotonic() < deadline:
