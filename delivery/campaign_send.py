@@ -208,18 +208,22 @@ def _prepare(
         ),
         else_=False,
     )
-    rows = session.connection().execute(
-        select(
-            Delivery.id,
-            Subscriber.id,
-            Subscriber.email,
-            Subscriber.name,
-            Subscriber.country,
-            sendable,
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Delivery.id,
+                Subscriber.id,
+                Subscriber.email,
+                Subscriber.name,
+                Subscriber.country,
+                sendable,
+            )
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
+            .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
+            .where(among(session, Delivery.id, owned))
         )
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id, isouter=True)
-        .join(Suppression, Suppression.email_hash == Delivery.email_hash, isouter=True)
-        .where(among(session, Delivery.id, owned))
+        .all()
     )
     live: list[tuple[int, int, str, str | None, str | None]] = []
     skipped: list[int] = []
@@ -363,13 +367,11 @@ def record_failed_batch(db: Database, campaign_id: int, error: str, limit: int) 
 def give_up(
     db: Database, campaign_id: int, delivery_ids: Sequence[int], error: str, limit: int
 ) -> None:
-    """Retries are exhausted: rows still queued from this batch fail, and the batch counts."""
+    """Retries are exhausted: rows of this batch no worker holds fail, and the batch counts."""
     with db.session() as session:
         still_queued = list(
             session.scalars(
-                select(Delivery.id).where(
-                    Delivery.id.in_(list(delivery_ids)), Delivery.status == DeliveryStatus.queued
-                )
+                select(Delivery.id).where(Delivery.id.in_(list(delivery_ids)), ledger.waiting())
             )
         )
         ledger.mark(session, still_queued, DeliveryStatus.failed, error=error[:2000])

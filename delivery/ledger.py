@@ -1,9 +1,19 @@
 """The delivery ledger: the audience is walked by id into rows, rows are claimed, then sent.
 
 Exactly-once rests on three facts: a row is unique per (campaign, subscriber);
-a row is claimed (queued -> sending) in one UPDATE before the provider call, so
-two workers can never both own it; and a row whose call may have happened is
-marked `uncertain`, never silently re-sent.
+a row is claimed (its `claimed_at` set) in one UPDATE before the provider
+call, so two workers can never both own it; and a row whose call may have
+happened is marked `uncertain`, never silently re-sent.
+
+The fan-out writes a row already in `sending`, with no claim time: "handed to
+a batch task, not yet taken by a worker". The claim then only sets the claim
+time, batch key and attempt count, none of which is indexed, so PostgreSQL
+updates the row in place (a HOT update, no index entries written; the table
+keeps free room on each page for it). Changing `status` at the claim, as a
+`queued` row would need, writes a new entry into every index of the ledger.
+`counts_by_status` reports such a row as `queued`, as does everything else
+outside this module. `queued` as stored is a row that waits for something
+else: its local send time, or a new task after a release or a reconciliation.
 
 The statements a send runs for every batch go straight to the session's Core
 connection: the ORM layer adds only cost to a bulk INSERT ... SELECT or an
@@ -19,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import (
     ColumnElement,
     Insert,
+    and_,
     exists,
     false,
     func,
@@ -120,18 +131,30 @@ def queue_next_slice(
     campaign.fanout_cursor = last
     session.flush()
     return list(
-        session.connection().scalars(
+        session.connection()
+        .scalars(
             select(Delivery.id)
             .where(
                 Delivery.campaign_id == campaign.id,
                 Delivery.subscriber_id > after,
                 Delivery.subscriber_id <= last,
-                Delivery.status == DeliveryStatus.queued,
+                waiting(),
                 Delivery.not_before.is_(None),
             )
             .order_by(Delivery.id)
         )
+        .all()  # fetchall: iterating a result fetches one row per call
     )
+
+
+def waiting() -> ColumnElement[bool]:
+    """Rows no worker holds: handed to a batch and not claimed, or stored `queued`."""
+    return or_(Delivery.status == DeliveryStatus.queued, _handed_over())
+
+
+def _handed_over() -> ColumnElement[bool]:
+    """Written by the fan-out for a batch task, not yet claimed by it."""
+    return and_(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at.is_(None))
 
 
 def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit: int) -> int | None:
@@ -155,7 +178,7 @@ def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit:
         literal(campaign.id),
         Subscriber.id,
         Subscriber.email_hash,
-        literal(DeliveryStatus.queued, columns.status.type),
+        literal(DeliveryStatus.sending, columns.status.type),  # handed over, not claimed
         literal(now, columns.queued_at.type),
         literal(0),
         literal([], columns.disclaimers.type),
@@ -253,27 +276,38 @@ def _insert_ignoring_duplicates(session: Session) -> Insert:
 
 
 def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list[int]:
-    """Move queued, due rows to `sending` under one batch key; returns the ids this caller owns.
+    """Take unclaimed rows (handed-over or due queued ones) under one batch key, in `sending`;
+    returns the ids this caller owns.
 
     One UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+): rows another worker
-    claimed first are simply not returned.
+    claimed first are simply not returned. A handed-over row keeps its status,
+    so its update is in place (see the module's docstring).
     """
     now = utcnow()
-    claimed = session.connection().scalars(
-        update(Delivery)
-        .where(
-            among(session, Delivery.id, delivery_ids),
-            Delivery.status == DeliveryStatus.queued,
-            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+    claimed = (
+        session.connection()
+        .scalars(
+            update(Delivery)
+            .where(
+                among(session, Delivery.id, delivery_ids),
+                or_(
+                    _handed_over(),
+                    and_(
+                        Delivery.status == DeliveryStatus.queued,
+                        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+                    ),
+                ),
+            )
+            .values(
+                status=DeliveryStatus.sending,
+                batch_key=batch_key,
+                claimed_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            status=DeliveryStatus.sending,
-            batch_key=batch_key,
-            claimed_at=now,
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
+        .all()
     )
     return sorted(claimed)
 
@@ -319,13 +353,13 @@ def release(session: Session, delivery_ids: Sequence[int]) -> None:
 def queued_ids_after(
     session: Session, campaign_id: int, after_id: int, limit: int = MAX_BATCH
 ) -> list[int]:
-    """Queued rows that are due, by id: what a resumed or rescued campaign re-enqueues."""
+    """Unclaimed rows that are due, by id: what a resumed or rescued campaign re-enqueues."""
     return list(
         session.scalars(
             select(Delivery.id)
             .where(
                 Delivery.campaign_id == campaign_id,
-                Delivery.status == DeliveryStatus.queued,
+                waiting(),
                 Delivery.not_before.is_(None),
                 Delivery.id > after_id,
             )
@@ -361,7 +395,7 @@ def dispatch_due(
 def skip_queued(
     session: Session, campaign_id: int, reason: str, after_id: int = 0
 ) -> tuple[int | None, int]:
-    """Skip the next (up to) 1000 queued rows of a cancelled campaign after `after_id`.
+    """Skip the next (up to) 1000 unclaimed rows of a cancelled campaign after `after_id`.
 
     Returns (the last id looked at, or None when there were none; rows skipped).
     Rows are chosen and updated in id order, the lock order of a worker's
@@ -371,11 +405,7 @@ def skip_queued(
     ids = list(
         session.scalars(
             select(Delivery.id)
-            .where(
-                Delivery.campaign_id == campaign_id,
-                Delivery.status == DeliveryStatus.queued,
-                Delivery.id > after_id,
-            )
+            .where(Delivery.campaign_id == campaign_id, waiting(), Delivery.id > after_id)
             .order_by(Delivery.id)
             .limit(MAX_BATCH)
         )
@@ -384,7 +414,7 @@ def skip_queued(
         return None, 0
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.queued)
+        .where(Delivery.id.in_(ids), waiting())
         .values(status=DeliveryStatus.skipped, error=reason, not_before=None)
         .execution_options(synchronize_session=False)
     )
@@ -437,13 +467,17 @@ def as_utc(value: dt.datetime | str) -> dt.datetime:
 
 
 def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
+    """Rows per status, a handed-over row that no worker has claimed counting as `queued`."""
+    unclaimed = Delivery.claimed_at.is_(None)
     rows = session.execute(
-        select(Delivery.status, func.count())
+        select(Delivery.status, unclaimed, func.count())
         .where(Delivery.campaign_id == campaign_id)
-        .group_by(Delivery.status)
+        .group_by(Delivery.status, unclaimed)
     ).all()
     counts = {s.value: 0 for s in DeliveryStatus}
-    counts.update({status.value: n for status, n in rows})
+    for status, not_claimed, n in rows:
+        handed_over = status is DeliveryStatus.sending and not_claimed
+        counts[(DeliveryStatus.queued if handed_over else status).value] += n
     return counts
 
 

@@ -234,8 +234,11 @@ def test_throttle_is_asked_for_the_batch_size_before_the_claim(
 def test_local_send_time_holds_rows_until_their_moment(
     db: Database, site: SiteConfig, fake: FakeSendGrid, sender: SendGridSender
 ) -> None:
-    # 10:00 UTC: 09:00 has passed in London (-> tomorrow), is 11 hours away in Denver.
-    start = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    # 10:00 UTC on 1 December: 09:00 has passed in London (-> tomorrow), is 6 hours away
+    # in Denver. Next year's December, so that the fan-out (which reads the real clock)
+    # finds every moment still ahead, and both zones keep winter time.
+    year = utcnow().year + 1
+    start = dt.datetime(year, 12, 1, 10, 0, tzinfo=dt.UTC)
     seed_subscribers(db, 2, timezone="Europe/London")
     seed_subscribers(db, 3, start=10, timezone="America/Denver")
     cid = new_campaign(db, site)
@@ -247,12 +250,12 @@ def test_local_send_time_holds_rows_until_their_moment(
             set(session.scalars(select(Delivery.not_before).where(Delivery.campaign_id == cid)))
         )
     assert waits == [
-        dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC),  # 09:00 in Denver (UTC-7)
-        dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC),  # 09:00 tomorrow in London
+        dt.datetime(year, 12, 1, 16, 0, tzinfo=dt.UTC),  # 09:00 in Denver (UTC-7)
+        dt.datetime(year, 12, 2, 9, 0, tzinfo=dt.UTC),  # 09:00 tomorrow in London
     ]
-    early = campaign_send.sweep(db, now=dt.datetime(2026, 12, 1, 15, 59, tzinfo=dt.UTC))
+    early = campaign_send.sweep(db, now=dt.datetime(year, 12, 1, 15, 59, tzinfo=dt.UTC))
     assert early.due == []
-    due = campaign_send.sweep(db, now=dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC))
+    due = campaign_send.sweep(db, now=dt.datetime(year, 12, 1, 16, 0, tzinfo=dt.UTC))
     [(due_campaign, ids)] = due.due
     assert due_campaign == cid and len(ids) == 3
     send(db, site, sender, cid, ids)

@@ -19,7 +19,7 @@ def new_campaign(db: Database, site: SiteConfig) -> int:
         return create_campaign(session, site, lists=["videos"], subject="Hello").id
 
 
-def test_a_slice_becomes_queued_rows_with_the_subscribers_hash(
+def test_a_slice_becomes_handed_over_rows_with_the_subscribers_hash(
     db: Database, site: SiteConfig
 ) -> None:
     seed_subscribers(db, 5)
@@ -36,13 +36,23 @@ def test_a_slice_becomes_queued_rows_with_the_subscribers_hash(
         assert campaign.fanout_done
     with db.session() as session:
         rows = session.execute(
-            select(Delivery.email_hash, Delivery.status, Delivery.not_before, Delivery.attempts)
+            select(
+                Delivery.email_hash,
+                Delivery.status,
+                Delivery.claimed_at,
+                Delivery.not_before,
+                Delivery.attempts,
+            )
         ).all()
+        counts = ledger.counts_by_status(session, cid)
     expected = {email_hash(f"reader{n}@example.org") for n in (0, 1, 2, 4)}
     assert {row.email_hash for row in rows} == expected
-    assert {(row.status, row.not_before, row.attempts) for row in rows} == {
-        (DeliveryStatus.queued, None, 0)
+    # Stored as `sending` with no claim time (the claim then updates in place);
+    # reported as queued.
+    assert {(row.status, row.claimed_at, row.not_before, row.attempts) for row in rows} == {
+        (DeliveryStatus.sending, None, None, 0)
     }
+    assert counts["queued"] == 4 and counts["sending"] == 0
 
 
 def test_a_slice_written_again_after_a_crash_adds_no_rows(db: Database, site: SiteConfig) -> None:
