@@ -36,7 +36,8 @@ def erase(session: Session, raw_email: str) -> ErasureResult:
         session.add(suppression)
     ids = list(session.scalars(select(Subscriber.id).where(Subscriber.email_hash == ehash)))
     if ids:
-        # Explicit rather than relying on ON DELETE, which SQLite honours only with a pragma.
+        # The ledger has no foreign key to subscribers (migration 0009_ledger_write_path):
+        # this UPDATE is what unlinks the person's deliveries.
         session.execute(
             update(Delivery).where(Delivery.subscriber_id.in_(ids)).values(subscriber_id=None)
         )

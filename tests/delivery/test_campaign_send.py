@@ -15,7 +15,15 @@ from sqlalchemy import select
 from campaigns.compose import CampaignError, create_campaign
 from config.site import SiteConfig
 from db.engine import Database
-from db.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, SubscriberStatus, utcnow
+from db.models import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 from delivery import campaign_send, ledger
 from delivery.message import TransientSendError
 from delivery.personalize import LinkMaker
@@ -111,6 +119,22 @@ def test_a_batch_sent_twice_goes_out_once(
     second = send(db, site, sender, cid, ids)  # a redelivered task
     assert (first.sent, second.sent) == (10, 0)
     assert len(fake.recipients()) == 10
+
+
+def test_a_row_whose_subscriber_is_gone_is_skipped(
+    db: Database, site: SiteConfig, fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    # The ledger has no foreign keys: an erasure racing a fan-out can leave a row
+    # whose subscriber_id names nobody. The send must skip it, not fail the batch.
+    seed_subscribers(db, 3)
+    cid = started(db, site)
+    [ids] = fan_out(db, site, cid)
+    with db.session() as session:
+        gone = session.scalars(select(Subscriber).where(Subscriber.email == "reader1@example.org"))
+        session.delete(gone.one())
+    outcome = send(db, site, sender, cid, ids)
+    assert (outcome.sent, outcome.skipped) == (2, 1)
+    assert sorted(fake.recipients()) == ["reader0@example.org", "reader2@example.org"]
 
 
 def test_pause_leaves_rows_queued_and_resume_sends_them(
