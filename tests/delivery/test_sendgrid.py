@@ -183,3 +183,14 @@ def test_the_fake_requires_from_subject_and_content(fake: FakeSendGrid) -> None:
         response = httpx.post(f"{fake.url}/v3/mail/send", json=body, headers=headers)
         assert response.status_code == 400, missing
         assert response.json()["errors"][0]["field"] == missing
+
+
+def test_the_fake_answers_a_body_that_is_not_json_with_a_400(fake: FakeSendGrid) -> None:
+    response = httpx.post(
+        f"{fake.url}/v3/mail/send",
+        content=b'{"personalizations": [',
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Invalid JSON body"
+    assert fake.recipients() == []
