@@ -16,10 +16,9 @@ from tasks.app import celery_app
 def send_campaign_naively(campaign_id: int) -> None:
     rt = get_runtime()
     campaign_send.start_campaign(rt.db, rt.site, campaign_id)
-    while (batches := campaign_send.queue_slice(rt.db, rt.site, campaign_id)) is not None:
-        for ids in batches:
-            for delivery_id in ids:
-                send_one.delay(campaign_id, delivery_id)
+    for ids in campaign_send.fan_out(rt.db, rt.site, campaign_id):
+        for delivery_id in ids:
+            send_one.delay(campaign_id, delivery_id)
 
 
 @celery_app.task(name="bench.naive_tasks.send_one")

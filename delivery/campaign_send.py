@@ -97,8 +97,24 @@ def start_campaign(db: Database, site: SiteConfig, campaign_id: int) -> bool:
         return True
 
 
-def queue_slice(db: Database, site: SiteConfig, campaign_id: int) -> list[list[int]] | None:
-    """Write the next ledger slice and return its rows due now, in batches of up to 1000.
+def fan_out(db: Database, site: SiteConfig, campaign_id: int) -> Iterator[list[int]]:
+    """The campaign's rows due now, in batches of up to 1000, written slice by slice.
+
+    Slices double from one batch up to `ledger.FANOUT_SLICE`: the first batch
+    can go out while the next slices are written, and a small campaign does
+    not wait for one large statement before its second batch starts.
+    """
+    size = MAX_BATCH
+    while (batches := queue_slice(db, site, campaign_id, size)) is not None:
+        yield from batches
+        size = min(2 * size, ledger.FANOUT_SLICE)
+
+
+def queue_slice(
+    db: Database, site: SiteConfig, campaign_id: int, size: int = ledger.FANOUT_SLICE
+) -> list[list[int]] | None:
+    """Write the next `size` rows of the ledger and return those due now, in batches of up
+    to 1000.
 
     None once the fan-out is over. An empty list is not the end: every row of
     the slice may be waiting for its local time.
@@ -107,7 +123,7 @@ def queue_slice(db: Database, site: SiteConfig, campaign_id: int) -> list[list[i
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status is not CampaignStatus.sending or campaign.fanout_done:
             return None
-        ids = ledger.queue_next_slice(session, campaign, site.newsletter.tz)
+        ids = ledger.queue_next_slice(session, campaign, site.newsletter.tz, limit=size)
         if campaign.fanout_done:
             return None
         return [ids[i : i + MAX_BATCH] for i in range(0, len(ids), MAX_BATCH)]
@@ -390,12 +406,11 @@ def send_inline(
     """Every step of a send in this process, as the tasks run them (demo, tests)."""
     start_campaign(db, site, campaign_id)
     total = BatchOutcome()
-    while (batches := queue_slice(db, site, campaign_id)) is not None:
-        for ids in batches:
-            outcome = send_batch(db, site, sender, links, campaign_id, ids)
-            total = total.plus(outcome)
-            if on_batch is not None:
-                on_batch(outcome)
+    for ids in fan_out(db, site, campaign_id):
+        outcome = send_batch(db, site, sender, links, campaign_id, ids)
+        total = total.plus(outcome)
+        if on_batch is not None:
+            on_batch(outcome)
     finish_if_done(db, campaign_id)
     return total
 

@@ -106,20 +106,17 @@ def queue_next_slice(
     campaign: Campaign,
     site_tz: dt.tzinfo,
     now: dt.datetime | None = None,
-    limit: int | None = None,
+    limit: int = FANOUT_SLICE,
 ) -> list[int]:
-    """Write ledger rows for the next slice of the audience; returns the ids due now, in order.
+    """Write ledger rows for the next `limit` people of the audience; returns the ids due
+    now, in order.
 
-    The first slice is one send batch, so the first batch goes out while the
-    rest of the audience is still being written; later slices are FANOUT_SLICE.
     Idempotent: a repeated call after a crash re-finds rows already written.
     With a per-subscriber local send time, a row whose moment has not come
     gets `not_before` and is left for `dispatch_due`.
     """
     now = now or utcnow()
     after = campaign.fanout_cursor
-    if limit is None:
-        limit = MAX_BATCH if after == 0 else FANOUT_SLICE
     if campaign.local_send_time:
         last = _queue_with_local_times(session, campaign, site_tz, now, limit)
     else:

@@ -31,9 +31,8 @@ def send_campaign(campaign_id: int) -> None:
         return  # paused or cancelled before this task ran
     for queued in campaign_send.queued_batches(rt.db, campaign_id):
         send_batch.delay(campaign_id, queued)
-    while (batches := campaign_send.queue_slice(rt.db, rt.site, campaign_id)) is not None:
-        for fresh in batches:  # none when the whole slice waits for its local send time
-            send_batch.delay(campaign_id, fresh)
+    for fresh in campaign_send.fan_out(rt.db, rt.site, campaign_id):
+        send_batch.delay(campaign_id, fresh)
     _finish(campaign_id)
 
 

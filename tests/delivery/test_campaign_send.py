@@ -63,10 +63,7 @@ def started(db: Database, site: SiteConfig) -> int:
 
 
 def fan_out(db: Database, site: SiteConfig, campaign_id: int) -> list[list[int]]:
-    batches = []
-    while (slice_ := campaign_send.queue_slice(db, site, campaign_id)) is not None:
-        batches.extend(slice_)
-    return batches
+    return list(campaign_send.fan_out(db, site, campaign_id))
 
 
 def statuses(db: Database, campaign_id: int) -> dict[str, int]:
