@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         met = {None: "", True: "[green]yes[/green]", False: "[red]NO[/red]"}[f.met]
         table.add_row(f.section, f.name, f"{f.value:,.2f} {f.unit}", target, met)
     console.print(table)
+    for f in figures:
+        if f.note:
+            console.print(f"  [dim]{f.section} · {f.name}:[/dim] {f.note}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
