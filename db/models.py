@@ -299,9 +299,10 @@ class Delivery(Base):
     # No foreign keys on the ledger's two ids: PostgreSQL checks one with a query per
     # inserted row, half the fan-out's cost. The fan-out writes rows for a campaign it
     # holds locked, from subscribers it selects in the same statement; erasure clears
-    # subscriber_id itself (migration 0009_ledger_write_path says more).
+    # subscriber_id itself. No index of subscriber_id alone either: erasure goes
+    # through the unique index, one campaign at a time (migration 0009_ledger_write_path).
     campaign_id: Mapped[int] = mapped_column(BigId)
-    subscriber_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(BigId)
     email_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
     edition_variant: Mapped[str | None] = mapped_column(String(128))

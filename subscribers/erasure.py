@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Consent, Delivery, Event, Subscriber, Subscription, Suppression
+from db.models import (
+    Campaign,
+    Consent,
+    Delivery,
+    Event,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
 from subscribers.addresses import email_hash, normalize_email
 
 # Keys of provider event payloads that identify a person.
@@ -37,9 +45,13 @@ def erase(session: Session, raw_email: str) -> ErasureResult:
     ids = list(session.scalars(select(Subscriber.id).where(Subscriber.email_hash == ehash)))
     if ids:
         # The ledger has no foreign key to subscribers (migration 0009_ledger_write_path):
-        # this UPDATE is what unlinks the person's deliveries.
+        # this UPDATE is what unlinks the person's deliveries. Nor an index of
+        # subscriber_id alone: naming every campaign lets the (campaign, subscriber)
+        # unique index find the rows, one probe per campaign, not a scan of the ledger.
         session.execute(
-            update(Delivery).where(Delivery.subscriber_id.in_(ids)).values(subscriber_id=None)
+            update(Delivery)
+            .where(Delivery.campaign_id.in_(select(Campaign.id)), Delivery.subscriber_id.in_(ids))
+            .values(subscriber_id=None)
         )
         session.execute(delete(Consent).where(Consent.subscriber_id.in_(ids)))
         session.execute(delete(Subscription).where(Subscription.subscriber_id.in_(ids)))
