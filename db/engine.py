@@ -24,6 +24,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+POOL_SIZE = 12
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -36,6 +39,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     kwargs.setdefault("pool_pre_ping", True)
+    # Room for every thread of a worker (8 by default, plus the one walking the
+    # audience) to hold a connection at once. SQLAlchemy's default keeps five:
+    # a send then opened and closed a connection for most batches: a fork and a
+    # backend start-up each (the postmaster's forks alone were 5% of PostgreSQL's
+    # time in a send), and the statements psycopg had prepared on it were lost.
+    kwargs.setdefault("pool_size", POOL_SIZE)
     # No parallel query plans: with a thousand-id batch joined to a large table the
     # planner sometimes chose a parallel hash join, which starts two background
     # processes per statement; on a small machine serving many short statements
