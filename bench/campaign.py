@@ -97,8 +97,12 @@ def run(quick: bool) -> list[Figure]:
         sends = sorted((measure(size, naive=False) for _ in range(repeats)), key=lambda r: r.rate)
         r = runs[size] = sends[len(sends) // 2]
         rates = " / ".join(f"{s.rate:,.0f}" for s in sends)
+        # The rate target is for the 100,000-recipient send; the other sizes
+        # are there to show memory not growing with the list (a 10,000 send lasts
+        # half a second, much of it start-up and the last batch's 50 ms).
+        target = TARGET_RATE if size == 100_000 else None
         figures.append(
-            Figure(SECTION, f"send {size:,} recipients", r.rate, "recipients/s", TARGET_RATE,
+            Figure(SECTION, f"send {size:,} recipients", r.rate, "recipients/s", target,
                    note=f"median of {len(sends)} sends ({rates}/s); {r.seconds:.1f}s, "
                         f"{r.accepted:,} accepted by the fake")
         )  # fmt: skip
