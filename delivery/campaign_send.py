@@ -387,7 +387,7 @@ def give_up(
     with db.session() as session:
         still_queued = list(
             session.scalars(
-                select(Delivery.id).where(Delivery.id.in_(list(delivery_ids)), ledger.waiting())
+                select(Delivery.id).where(Delivery.id.in_(list(delivery_ids)), ledger.unclaimed())
             )
         )
         ledger.mark(session, still_queued, DeliveryStatus.failed, error=error[:2000])

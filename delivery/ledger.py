@@ -135,7 +135,7 @@ def queue_next_slice(
                 Delivery.campaign_id == campaign.id,
                 Delivery.subscriber_id > after,
                 Delivery.subscriber_id <= last,
-                waiting(),
+                unclaimed(),
                 Delivery.not_before.is_(None),
             )
             .order_by(Delivery.id)
@@ -144,7 +144,7 @@ def queue_next_slice(
     )
 
 
-def waiting() -> ColumnElement[bool]:
+def unclaimed() -> ColumnElement[bool]:
     """Rows no worker holds: handed to a batch and not claimed, or stored `queued`."""
     return or_(Delivery.status == DeliveryStatus.queued, _handed_over())
 
@@ -356,7 +356,7 @@ def queued_ids_after(
             select(Delivery.id)
             .where(
                 Delivery.campaign_id == campaign_id,
-                waiting(),
+                unclaimed(),
                 Delivery.not_before.is_(None),
                 Delivery.id > after_id,
             )
@@ -402,7 +402,7 @@ def skip_queued(
     ids = list(
         session.scalars(
             select(Delivery.id)
-            .where(Delivery.campaign_id == campaign_id, waiting(), Delivery.id > after_id)
+            .where(Delivery.campaign_id == campaign_id, unclaimed(), Delivery.id > after_id)
             .order_by(Delivery.id)
             .limit(MAX_BATCH)
         )
@@ -411,7 +411,7 @@ def skip_queued(
         return None, 0
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), waiting())
+        .where(Delivery.id.in_(ids), unclaimed())
         .values(status=DeliveryStatus.skipped, error=reason, not_before=None)
         .execution_options(synchronize_session=False)
     )
