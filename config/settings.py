@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     outbox_dir: Path = VAR_DIR / "outbox"
     sendgrid_api_key: str | None = Field(default=None, repr=False)
     sendgrid_api_host: str = "https://api.sendgrid.com"
+    # How long a batch's request may wait for SendGrid's answer. Past it the batch is
+    # `uncertain` (SendGrid may have taken it), so set it well above a slow day's latency.
+    sendgrid_timeout_seconds: float = Field(default=30, gt=0, le=600)
     sendgrid_webhook_public_key: str | None = Field(default=None, repr=False)
     smtp_url: str | None = Field(default=None, repr=False)
     secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)

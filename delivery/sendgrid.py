@@ -32,9 +32,17 @@ from delivery.message import (
 from delivery.placeholders import placeholder
 from delivery.sender import MAX_BATCH
 
-# Connecting should be quick; a 1000-recipient request may take a while to be
-# accepted. Past `read` we cannot know whether SendGrid took the batch.
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+def sendgrid_timeout(seconds: float) -> httpx.Timeout:
+    """`seconds` for the answer; connecting should be quick (at most 5 s).
+
+    A 1000-recipient request may take a while to be accepted. Past the read
+    timeout we cannot know whether SendGrid took the batch.
+    """
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
+
+
+DEFAULT_TIMEOUT = sendgrid_timeout(30.0)
 
 
 class SendGridSender:

@@ -51,3 +51,8 @@ def test_database_url_must_be_sqlite_or_postgresql() -> None:
 def test_secrets_are_not_in_the_repr() -> None:
     settings = load_settings(secret_key="very-secret-value-0123456789-abcdef")
     assert "very-secret-value" not in repr(settings)
+
+
+def test_sendgrid_timeout_must_be_positive() -> None:
+    with pytest.raises(SettingsError, match="SENDGRID_TIMEOUT_SECONDS"):
+        load_settings(sendgrid_timeout_seconds=0)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from config.settings import load_settings
+from delivery.backends import make_sender
 from delivery.message import (
     Envelope,
     PermanentSendError,
@@ -150,6 +152,22 @@ def test_a_timeout_is_uncertain_because_the_batch_may_have_gone_out(fake: FakeSe
     while fake.in_flight() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fake.recipients() == ["r1@example.org"]  # it did go out: hence never re-send blindly
+
+
+def test_the_timeout_setting_bounds_the_wait_for_sendgrid(fake: FakeSendGrid) -> None:
+    fake.set_faults(sequence=["timeout"], hang_seconds=1.5)
+    settings = load_settings(
+        mail_backend="sendgrid",
+        sendgrid_api_key=KEY,
+        sendgrid_api_host=fake.url,
+        sendgrid_timeout_seconds=0.3,
+    )
+    sender = make_sender(settings)
+    started = time.monotonic()
+    with pytest.raises(UncertainSendError):
+        sender.send_batch(envelope(), [recipient(1)])
+    assert time.monotonic() - started < 1.2  # gave up at the setting, not at the fake's answer
+    sender.close()
 
 
 def test_a_refused_connection_is_transient() -> None:
