@@ -1,7 +1,7 @@
 """Campaign send throughput and worker memory, against a naive design, in one run.
 
 Setup per size: a throw-away PostgreSQL database seeded with COPY, Redis (the
-database in BENCH_REDIS_URL, flushed before and after), the fake SendGrid on
+database in BENCH_REDIS_URL, default 14, flushed before and after), the fake SendGrid on
 loopback answering after 50 ms, and the Celery worker as the README
 recommends for two cores. The worker first sends a 2,000-recipient warm-up
 campaign to another list (a worker lives through many campaigns; its first
@@ -39,7 +39,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Figure
+from bench.common import REDIS_URL, Figure
 from campaigns.compose import create_campaign
 from config.settings import PROJECT_ROOT, load_settings
 from config.site import load_site
@@ -53,9 +53,7 @@ SECTION = "campaign"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get(
-    "BENCH_REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-)
+
 KEY = "SG.bench"
 LATENCY = 0.05
 # The README's recommendation for two cores (see "## Sending").

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Literal
+
+# Benchmarks flush the Redis database they use: their own (14), not the tests' (15),
+# so that a benchmark and a test run can share a Redis server.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @dataclass(frozen=True)

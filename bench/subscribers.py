@@ -6,7 +6,7 @@ The web server is started the way the README says to run it in production:
 is part of every sign-up) with a limit the single load-generating address
 cannot reach. The load comes from a separate process: lean keep-alive HTTP/1.1
 connections (`_Connection`), a fixed number in flight. With Redis reachable
-(BENCH_REDIS_URL, default the test database 15) the server runs in production
+(BENCH_REDIS_URL, default database 14, not the tests' 15) the server runs in production
 shape and confirmation emails are queued as tasks; the queue and the limiter's
 counters are emptied afterwards. Without Redis it runs embedded and the tasks
 run in the server.
@@ -36,7 +36,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Figure
+from bench.common import REDIS_URL, Figure
 from config.settings import PROJECT_ROOT, load_settings
 from config.site import load_site
 from db.engine import Database
@@ -47,7 +47,7 @@ SECTION = "subscribers"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
 SITE = PROJECT_ROOT / "site.example.toml"
 CONCURRENCY = 16
 RATE_LIMIT = 1_000_000  # sign-ups per IP per minute
