@@ -53,7 +53,6 @@ SECTION = "campaign"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-
 KEY = "SG.bench"
 LATENCY = 0.05
 # The README's recommendation for two cores (see "## Sending").
@@ -106,7 +105,8 @@ def run(quick: bool) -> list[Figure]:
         )  # fmt: skip
         figures.append(
             Figure(SECTION, f"worker CPU per 1,000 at {size:,}", r.cpu_ms_per_1000, "ms",
-                   note="user+sys of worker processes; less sensitive to machine load")
+                   note="user+sys of worker processes in the median send; it rises when "
+                        "the shared machine is slow")
         )  # fmt: skip
         peak = max(sends, key=lambda s: s.peak_rss_mb)
         figures.append(
