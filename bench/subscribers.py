@@ -47,7 +47,6 @@ SECTION = "subscribers"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-
 SITE = PROJECT_ROOT / "site.example.toml"
 CONCURRENCY = 16
 RATE_LIMIT = 1_000_000  # sign-ups per IP per minute

@@ -111,7 +111,7 @@ def fan_out(db: Database, site: SiteConfig, campaign_id: int) -> Iterator[list[i
 
 
 def queue_slice(
-    db: Database, site: SiteConfig, campaign_id: int, size: int = ledger.FANOUT_SLICE
+    db: Database, site: SiteConfig, campaign_id: int, size: int
 ) -> list[list[int]] | None:
     """Write the next `size` rows of the ledger and return those due now, in batches of up
     to 1000.

@@ -146,12 +146,8 @@ def queue_next_slice(
 
 def unclaimed() -> ColumnElement[bool]:
     """Rows no worker holds: handed to a batch and not claimed, or stored `queued`."""
-    return or_(Delivery.status == DeliveryStatus.queued, _handed_over())
-
-
-def _handed_over() -> ColumnElement[bool]:
-    """Written by the fan-out for a batch task, not yet claimed by it."""
-    return and_(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at.is_(None))
+    handed_over = and_(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at.is_(None))
+    return or_(Delivery.status == DeliveryStatus.queued, handed_over)
 
 
 def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit: int) -> int | None:
@@ -287,13 +283,8 @@ def claim(session: Session, delivery_ids: Sequence[int], batch_key: str) -> list
             update(Delivery)
             .where(
                 among(session, Delivery.id, delivery_ids),
-                or_(
-                    _handed_over(),
-                    and_(
-                        Delivery.status == DeliveryStatus.queued,
-                        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
-                    ),
-                ),
+                unclaimed(),  # a handed-over row never has `not_before`
+                or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
             )
             .values(
                 status=DeliveryStatus.sending,
