@@ -218,8 +218,8 @@ def test_an_edited_post_is_updated_but_never_new_again(
 def test_the_hold_window_keeps_a_new_post_out_of_campaigns(
     db: Database, site: SiteConfig, feed_server: FeedServer
 ) -> None:
-    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)), hold_minutes=15)
-    poll_feeds(db, site_with_feeds(site, feed), [feed])
+    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)), hold_minutes=15, backfill=2)
+    poll_feeds(db, site_with_feeds(site, feed), [feed])  # both backfilled, both held
     with db.session() as session:
         assert new_posts(session, None, utcnow()) == []
         later = utcnow() + dt.timedelta(minutes=16)

@@ -60,8 +60,13 @@ def test_the_sweeper_starts_a_scheduled_campaign_that_is_due(runtime: Runtime) -
         from campaigns.compose import create_campaign
 
         campaign_id = create_campaign(session, runtime.site, lists=["videos"], subject="Hi").id
+    # Scheduled a minute ago for one second ago: due now.
     campaign_send.schedule(
-        runtime.db, campaign_id, send_at=utcnow() - dt.timedelta(seconds=1), local_time=None
+        runtime.db,
+        campaign_id,
+        send_at=utcnow() - dt.timedelta(seconds=1),
+        local_time=None,
+        now=utcnow() - dt.timedelta(minutes=1),
     )
     assert sweep.apply().get()["started"] == 1
     assert len(list(runtime.settings.outbox_dir.glob("*.eml"))) == 2
