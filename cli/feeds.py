@@ -140,7 +140,6 @@ def list_posts(
         return
     table = Table("id", "feed", "kind", "title", "published", "mailable from")
     for p in posts:
-        table.add_row(
-            str(p.id), p.feed, p.kind, p.title, _when(p.published_at), _when(p.available_at)
-        )
+        mailable = "never (already published)" if p.backlog else _when(p.available_at)
+        table.add_row(str(p.id), p.feed, p.kind, p.title, _when(p.published_at), mailable)
     console.print(table)

@@ -63,7 +63,9 @@ class PollReport:
 
     def first_poll_note(self) -> str:
         """What a first poll did with the entries it found, in the creator's words."""
-        recorded = f"first poll: {self.stored.backlog} entries recorded as already published"
+        count = self.stored.backlog
+        entries = "entry" if count == 1 else "entries"
+        recorded = f"first poll: {count} {entries} recorded as already published"
         if not self.stored.backfilled:
             return f"{recorded}; none will be mailed"
         return f"{recorded}; the newest {self.stored.backfilled} will be mailed (backfill)"
