@@ -35,6 +35,12 @@ def wake_at(when: dt.datetime, task_name: str) -> None:
             heapq.heappush(_wakeups, (when, task_name))
 
 
+def pending_wakeups() -> list[tuple[dt.datetime, str]]:
+    """The wake-ups not yet run, soonest first (for `serve`'s log and for tests)."""
+    with _wakeups_lock:
+        return sorted(_wakeups)
+
+
 def _due_wakeups(now: dt.datetime) -> list[str]:
     due: list[str] = []
     with _wakeups_lock:
