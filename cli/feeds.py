@@ -83,7 +83,7 @@ def poll(
     if as_json:
         print_json([_report_dict(r) for r in reports])
     else:
-        _print_reports(reports)
+        _print_reports(reports, backfill)
     if any(not r.ok for r in reports):
         raise typer.Exit(1)
 
@@ -105,7 +105,7 @@ def _report_dict(report: PollReport) -> dict[str, object]:
     }
 
 
-def _print_reports(reports: list[PollReport]) -> None:
+def _print_reports(reports: list[PollReport], backfill: int | None) -> None:
     table = Table("feed", "result", "new", "updated", "skipped")
     for r in sorted(reports, key=lambda r: r.feed):
         if not r.ok:
@@ -117,6 +117,11 @@ def _print_reports(reports: list[PollReport]) -> None:
     for r in sorted(reports, key=lambda r: r.feed):
         if r.first_poll:
             console.print(f"  {r.feed}: {r.first_poll_note()}", highlight=False)
+        elif backfill is not None and r.ok:
+            console.print(
+                f"  {r.feed}: --backfill applies to a feed's first poll only; nothing backfilled",
+                highlight=False,
+            )
     for r in reports:
         for line in [*r.skipped, *r.notes]:
             console.print(f"  {r.feed}: {line}", highlight=False)

@@ -135,6 +135,8 @@ def test_feeds_poll_backfill_mails_the_newest_entries_of_a_first_poll(
     cli_runtime: Runtime,
 ) -> None:
     [report] = _json(["feeds", "poll", "--feed", "channel", "--backfill", "1", "--json"])  # type: ignore[misc]
+    late = runner.invoke(app, ["feeds", "poll", "--feed", "channel", "--backfill", "1"])
+    assert "first poll only" in late.stdout
     assert (report["first_poll"], report["backlog"], report["backfilled"]) == (True, 0, 1)
     posts = _json(["posts", "list", "--json"])
     assert [(p["title"], p["backlog"]) for p in posts] == [("A calm video", False)]  # type: ignore[index,union-attr]
