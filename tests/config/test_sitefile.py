@@ -88,6 +88,7 @@ def test_a_process_never_starts_on_a_broken_site_file(tmp_path: Path) -> None:
         SiteFile(path)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_broadsheet_web_shows_the_edited_site_without_a_restart(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +27,7 @@ from db.models import Feed, Subscriber, SubscriberStatus
 from tests.support.feed_server import FeedServer, Route
 from tests.support.feeds import Video, youtube
 from tests.support.forms import forms
-from tests.support.mail import link, messages
+from tests.support.mail import link, messages, text_of
 from tests.support.processes import wait_for
 
 BROADSHEET = str(Path(sys.executable).with_name("broadsheet"))
@@ -147,8 +147,6 @@ class FirstDay:
         self.processes.append((name, process))
 
     def stop_all(self) -> None:
-        import signal
-
         for _name, process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
@@ -241,14 +239,9 @@ class FirstDay:
     def _log_tails(self) -> str:
         return "\n".join(f"--- {name}\n{text[-2500:]}" for name, text in self.logs().items())
 
-    def cleanup(self) -> None:
-        shutil.rmtree(self.directory / "var", ignore_errors=True)
-
 
 def titles_in(message: EmailMessage) -> list[str]:
     """Which of the feed's video titles the text part shows, in the reader's order."""
-    from tests.support.mail import text_of
-
     text = text_of(message)
     found = []
     for video in [NEW_VIDEO, *BACKLOG]:
