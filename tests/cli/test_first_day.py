@@ -12,7 +12,7 @@ video and waits for the email. What must hold:
 
 `broadsheet serve` without REDIS_URL is the README's default mode (SQLite, the
 beat on a thread); `web` + `worker` + `beat` with Redis and PostgreSQL is the
-production shape. Each test takes about two minutes: the interval and hold
+production shape; `serve` with REDIS_URL starts worker and beat itself. Each test takes about two minutes: the interval and hold
 are whole minutes, as a creator sets them.
 """
 
@@ -113,3 +113,30 @@ def test_web_worker_and_beat_on_postgres_and_redis_mail_one_new_video(
             _first_day(day)
         finally:
             day.stop_all()
+
+
+def test_serve_with_redis_starts_a_worker_and_beat_that_poll_from_a_fresh_directory(
+    feed: FeedServer, tmp_path: Path, redis_url: str
+) -> None:
+    """`serve` with REDIS_URL runs worker and beat as child processes; from a directory
+    without var/ the beat must still find somewhere to keep its schedule."""
+    day = FirstDay(
+        directory=tmp_path,
+        feed=feed,
+        database_url=f"sqlite:///{tmp_path / 'broadsheet.db'}",
+        port=free_port(),
+        redis_url=redis_url,
+    )
+    day.serve_feed(BACKLOG)
+    site_file(tmp_path, feed.url("/channel.xml"))
+    init = day.run("init")
+    assert init.returncode == 0, init.stderr
+    assert not (tmp_path / "var").exists()
+    day.start("serve", "serve", "--port", str(day.port))
+    try:
+        day.wait_for_web()
+        day.wait_for_first_poll()  # the beat ticked and a worker polled
+    finally:
+        day.stop_all()
+    log = day.logs()["serve"]
+    assert "Traceback" not in log, log[-4000:]
