@@ -12,8 +12,9 @@ video and waits for the email. What must hold:
 
 `broadsheet serve` without REDIS_URL is the README's default mode (SQLite, the
 beat on a thread); `web` + `worker` + `beat` with Redis and PostgreSQL is the
-production shape; `serve` with REDIS_URL starts worker and beat itself. Each test takes about two minutes: the interval and hold
-are whole minutes, as a creator sets them.
+production shape; `serve` with REDIS_URL starts worker and beat itself. The
+first two take about two minutes each: the interval and hold are whole
+minutes, as a creator sets them.
 """
 
 from __future__ import annotations
