@@ -67,14 +67,15 @@ def create_campaign(
 
 
 def new_posts(session: Session, schedule_name: str | None, now: dt.datetime) -> list[Post]:
-    """Posts past their hold window that arrived since the schedule's last campaign."""
+    """Posts past their hold window that arrived since the schedule's last campaign
+    (never a first poll's backlog), newest first."""
     last = session.scalar(
         select(Campaign.created_at)
         .where(Campaign.schedule_name == schedule_name, Campaign.status != CampaignStatus.cancelled)
         .order_by(Campaign.created_at.desc())
         .limit(1)
     )
-    query = select(Post).where(Post.available_at <= now)
+    query = select(Post).where(Post.available_at <= now, Post.backlog.is_(False))
     if last is not None:
         query = query.where(Post.first_seen_at > last)
     return list(session.scalars(query.order_by(Post.published_at.desc(), Post.id.desc()).limit(20)))

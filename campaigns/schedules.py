@@ -1,28 +1,35 @@
 """Schedules from the site file: a weekly digest by cron, or an instant send per new video.
 
-Beat calls `run_due` every minute; each call decides from the database what is
-due, so a missed tick (workers down) is noticed on the next one. Every firing
-is written as a `ScheduleRun`, unique per (schedule, due time), so a schedule
-fires at most once per due time however many beats or workers race — and when
+Beat calls `run_due` every few seconds, after polling due feeds; each call
+decides from the database what is due, so a missed tick (workers down) is
+noticed on the next one. Every firing is written as a `ScheduleRun`, unique
+per (schedule, due time), so a schedule fires at most once per due time
+however many beats or workers race — and when
 it does not send (no new posts, too late), the row says why.
 
 - digest: due at the latest cron time at or before now, in the site's time
-  zone. Fired within `grace_minutes` of that time it makes a campaign from
-  the posts that arrived since its last campaign (skipped if there are none
-  and `only_if_new`); later than that it records `late` and sends nothing.
+  zone (cronsim reads the cron, with Debian/Vixie semantics). Fired within
+  `grace_minutes` of that time it makes a campaign from the posts that arrived
+  since its last campaign (skipped if there are none and `only_if_new`);
+  later than that it records `late` and sends nothing.
 - instant: due whenever a video from one of its feeds (all YouTube feeds if
   none are named) is past its hold window and newer than the schedule's last
   run. Videos that became available more than `grace_minutes` ago are
   recorded as `late`; the first run ever looks back `grace_minutes` only, so
-  adding a schedule never mails the whole back catalogue.
+  adding a schedule never mails the whole back catalogue. A feed's first-poll
+  backlog is never mailed; the newest video leads.
+
+`kinds` lets a caller fire only the instant schedules: a poll hands a held
+post over for the moment its hold ends (tasks/schedules.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from cronsim import CronSim
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,99 +40,18 @@ from db.engine import Database
 from db.models import Feed, Post, PostKind, ScheduleRun, utcnow
 from delivery.ledger import as_utc
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_NAMES = {
-    # Day-of-week names, Sunday = 0 (7 is Sunday too), and month names.
-    **{d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
-    **{m: i + 1 for i, m in enumerate(_MONTHS)},
-}
 
+def previous_firing(expression: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The latest time at or before `now` at which the cron expression fires in `tz`, in UTC.
 
-class CronError(ValueError):
-    """A cron expression that cannot be read; the message names the field."""
-
-
-@dataclass(frozen=True)
-class Cron:
-    """A five-field cron expression: minute hour day-of-month month day-of-week."""
-
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
-    any_day: bool
-    any_weekday: bool
-
-    @classmethod
-    def parse(cls, expression: str) -> Cron:
-        fields = expression.split()
-        if len(fields) != 5:
-            raise CronError(f"cron {expression!r} must have five fields")
-        minute, hour, day, month, weekday = fields
-        weekdays = frozenset(d % 7 for d in _field(weekday, 0, 7, "day of week"))
-        return cls(
-            minutes=_field(minute, 0, 59, "minute"),
-            hours=_field(hour, 0, 23, "hour"),
-            days=_field(day, 1, 31, "day of month"),
-            months=_field(month, 1, 12, "month"),
-            weekdays=weekdays,
-            any_day=day == "*",
-            any_weekday=weekday == "*",
-        )
-
-    def day_matches(self, day: dt.date) -> bool:
-        if day.month not in self.months:
-            return False
-        in_month = day.day in self.days
-        in_week = (day.isoweekday() % 7) in self.weekdays
-        # Classic cron: when both day fields are restricted, either may match.
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
-
-    def previous(self, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
-        """The latest firing time at or before `now` (UTC), within a year; None if none."""
-        local = now.astimezone(tz)
-        day = local.date()
-        for _ in range(366):
-            if self.day_matches(day):
-                for hour in sorted(self.hours, reverse=True):
-                    for minute in sorted(self.minutes, reverse=True):
-                        moment = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
-                        if moment <= local:
-                            return moment.astimezone(dt.UTC)
-            day -= dt.timedelta(days=1)
-        return None
-
-
-def _field(text: str, low: int, high: int, name: str) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        step = _number(step_text, name) if step_text else 1
-        if body == "*":
-            start, end = low, high
-        elif "-" in body:
-            a, b = body.split("-", 1)
-            start, end = _number(a, name), _number(b, name)
-        else:
-            start = _number(body, name)
-            end = high if step_text else start
-        if not (low <= start <= end <= high) or step < 1:
-            raise CronError(f"cron {name} {part!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
-
-
-def _number(text: str, name: str) -> int:
-    upper = text.upper()
-    if upper in _NAMES:
-        return _NAMES[upper]
-    try:
-        return int(text)
-    except ValueError:
-        raise CronError(f"cron {name} {text!r} is not a number or name") from None
+    cronsim reads the expression as Debian's (Vixie) cron does: when the
+    day-of-month or the day-of-week field starts with `*`, both must match,
+    else either may (so `*/2` in the day field still restricts by weekday).
+    The site file has validated the expression on load.
+    """
+    # cronsim's reverse iteration starts one second before the time it is given.
+    start = now.astimezone(tz).replace(microsecond=0) + dt.timedelta(seconds=1)
+    return next(CronSim(expression, start, reverse=True)).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -137,11 +63,20 @@ class Firing:
     campaign_id: int | None = None
 
 
-def run_due(db: Database, site: SiteConfig, now: dt.datetime | None = None) -> list[Firing]:
-    """Fire every schedule that is due; returns what happened (campaigns to send have ids)."""
+def run_due(
+    db: Database,
+    site: SiteConfig,
+    now: dt.datetime | None = None,
+    *,
+    kinds: Collection[str] = ("digest", "instant"),
+) -> list[Firing]:
+    """Fire every schedule of `kinds` that is due; returns what happened (campaigns
+    to send have ids)."""
     now = now or utcnow()
     firings: list[Firing] = []
     for schedule in site.schedules:
+        if schedule.kind not in kinds:
+            continue
         if schedule.kind == "digest":
             firing = _run_digest(db, site, schedule, now)
             firings.extend([firing] if firing else [])
@@ -154,9 +89,7 @@ def _run_digest(
     db: Database, site: SiteConfig, schedule: Schedule, now: dt.datetime
 ) -> Firing | None:
     assert schedule.cron is not None  # the site schema requires it for digests
-    due = Cron.parse(schedule.cron).previous(now, site.newsletter.tz)
-    if due is None:
-        return None
+    due = previous_firing(schedule.cron, now, site.newsletter.tz)
     with db.session() as session:
         if _already_ran(session, schedule.name, due):
             return None
@@ -210,10 +143,12 @@ def _new_videos(
             .where(
                 Feed.name.in_(feeds),
                 Post.kind == PostKind.video,
+                Post.backlog.is_(False),
                 Post.available_at > since,
                 Post.available_at <= now,
             )
-            .order_by(Post.available_at.desc(), Post.id.desc())
+            # Newest first, like digests: the newest video leads the email and its subject.
+            .order_by(Post.published_at.desc(), Post.id.desc())
         )
     )
 

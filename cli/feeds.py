@@ -51,8 +51,17 @@ def poll(
     feed: str | None = typer.Option(None, help="Poll only this feed (default: every feed)."),
     workers: int = typer.Option(DEFAULT_WORKERS, min=1, max=64, help="Feeds fetched at once."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per feed."),
+    backfill: int | None = typer.Option(
+        None,
+        min=0,
+        help="On a feed's first poll, mail its newest N entries too "
+        "(default: the feed's `backfill` setting, else none).",
+    ),
 ) -> None:
-    """Poll feeds now, whatever their schedule; exits 1 if any feed failed."""
+    """Poll feeds now, whatever their schedule; exits 1 if any feed failed.
+
+    A feed's first poll records the entries it already lists as published:
+    they are never mailed, except the newest --backfill N."""
     rt = runtime()
     configs = list(rt.site.feeds)
     if feed is not None:
@@ -64,12 +73,17 @@ def poll(
     with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
         task = progress.add_task("poll", total=len(configs))
         reports = poll_feeds(
-            rt.db, rt.site, configs, workers=workers, on_report=lambda _r: progress.advance(task)
+            rt.db,
+            rt.site,
+            configs,
+            workers=workers,
+            on_report=lambda _r: progress.advance(task),
+            backfill=backfill,
         )
     if as_json:
         print_json([_report_dict(r) for r in reports])
     else:
-        _print_reports(reports)
+        _print_reports(reports, backfill)
     if any(not r.ok for r in reports):
         raise typer.Exit(1)
 
@@ -85,10 +99,13 @@ def _report_dict(report: PollReport) -> dict[str, object]:
         "skipped": report.skipped,
         "notes": report.notes,
         "error": report.error,
+        "first_poll": report.first_poll,
+        "backlog": report.stored.backlog,
+        "backfilled": report.stored.backfilled,
     }
 
 
-def _print_reports(reports: list[PollReport]) -> None:
+def _print_reports(reports: list[PollReport], backfill: int | None) -> None:
     table = Table("feed", "result", "new", "updated", "skipped")
     for r in sorted(reports, key=lambda r: r.feed):
         if not r.ok:
@@ -97,6 +114,14 @@ def _print_reports(reports: list[PollReport]) -> None:
             result = "[green]not modified[/green]" if r.not_modified else "[green]ok[/green]"
         table.add_row(r.feed, result, str(r.stored.new), str(r.stored.updated), str(len(r.skipped)))
     console.print(table)
+    for r in sorted(reports, key=lambda r: r.feed):
+        if r.first_poll:
+            console.print(f"  {r.feed}: {r.first_poll_note()}", highlight=False)
+        elif backfill is not None and r.ok:
+            console.print(
+                f"  {r.feed}: --backfill applies to a feed's first poll only; nothing backfilled",
+                highlight=False,
+            )
     for r in reports:
         for line in [*r.skipped, *r.notes]:
             console.print(f"  {r.feed}: {line}", highlight=False)
@@ -120,7 +145,6 @@ def list_posts(
         return
     table = Table("id", "feed", "kind", "title", "published", "mailable from")
     for p in posts:
-        table.add_row(
-            str(p.id), p.feed, p.kind, p.title, _when(p.published_at), _when(p.available_at)
-        )
+        mailable = "never (already published)" if p.backlog else _when(p.available_at)
+        table.add_row(str(p.id), p.feed, p.kind, p.title, _when(p.published_at), mailable)
     console.print(table)

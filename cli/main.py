@@ -105,9 +105,14 @@ def _worker_command(pool: str = "threads", concurrency: int = 8) -> list[str]:
 def beat() -> None:
     """Run Celery beat, which triggers feed polls and schedules (needs REDIS_URL)."""
     _require_redis()
+    os.execv(sys.executable, _beat_command())
+
+
+def _beat_command() -> list[str]:
+    """Celery beat, keeping its last-run times in var/ under the current directory."""
     schedule_file = Path("var") / "celerybeat-schedule"
     schedule_file.parent.mkdir(exist_ok=True)
-    os.execv(sys.executable, _celery("beat", "--loglevel=INFO", f"--schedule={schedule_file}"))
+    return _celery("beat", "--loglevel=INFO", f"--schedule={schedule_file}")
 
 
 @app.command()
@@ -130,7 +135,7 @@ def serve(
         return
     children = [
         subprocess.Popen(_worker_command()),
-        subprocess.Popen(_celery("beat", "--loglevel=INFO", "--schedule=var/celerybeat-schedule")),
+        subprocess.Popen(_beat_command()),
     ]
     try:
         uvicorn.run("web.asgi:app", host=host, port=port)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -78,6 +79,9 @@ class FeedConfig(_Strict):
     tags: tuple[str, ...] = ()
     interval_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     hold_minutes: int = Field(default=0, ge=0)
+    # The first poll records what the feed already lists as published, except
+    # its newest `backfill` entries, which are mailed like new ones.
+    backfill: int = Field(default=0, ge=0)
 
     @property
     def resolved_kind(self) -> Literal["youtube", "articles"]:
@@ -139,13 +143,24 @@ class Schedule(_Strict):
     subject: str | None = None
     feeds: tuple[str, ...] = ()
 
+    @field_validator("cron")
+    @classmethod
+    def _cron_reads(cls, value: str | None) -> str | None:
+        """Read the expression now, so a typo fails the load and not every tick."""
+        if value is None:
+            return None
+        if len(value.split()) != 5:
+            raise ValueError(f"cron {value!r} must have five fields")
+        try:
+            CronSim(value, dt.datetime.now(dt.UTC))
+        except CronSimError as exc:
+            raise ValueError(f"cron {value!r}: {str(exc).lower()}") from None
+        return value
+
     @model_validator(mode="after")
     def _digest_has_cron(self) -> Schedule:
-        if self.kind == "digest":
-            if not self.cron:
-                raise ValueError("a digest schedule needs cron")
-            if len(self.cron.split()) != 5:
-                raise ValueError(f"cron {self.cron!r} must have five fields")
+        if self.kind == "digest" and not self.cron:
+            raise ValueError("a digest schedule needs cron")
         return self
 
 

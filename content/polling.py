@@ -9,6 +9,10 @@ the calling thread, one feed per transaction, so SQLite sees one writer and
 a failure rolls back only that feed. A feed's failure is recorded on its row
 (last error, error count) and pushes its next poll out exponentially; it never
 reaches the other feeds.
+
+A feed's first successful poll records what the feed already lists as backlog
+(content/store.py): none of it is mailed unless the creator asks for a
+backfill of the newest N (the feed's `backfill` setting, or `backfill=` here).
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ class PollReport:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    first_poll: bool = False
+
+    def first_poll_note(self) -> str:
+        """What a first poll did with the entries it found, in the creator's words."""
+        count = self.stored.backlog
+        entries = "entry" if count == 1 else "entries"
+        recorded = f"first poll: {count} {entries} recorded as already published"
+        if not self.stored.backfilled:
+            return f"{recorded}; none will be mailed"
+        return f"{recorded}; the newest {self.stored.backfilled} will be mailed (backfill)"
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,7 @@ def poll_due(
     workers: int = DEFAULT_WORKERS,
     on_report: OnReport | None = None,
 ) -> list[PollReport]:
-    """Poll every feed whose next poll time has come."""
+    """Poll every feed whose next poll time has come (first polls use the site's backfill)."""
     now = now or utcnow()
     with db.session() as session:
         next_at = {name: at for name, at in session.execute(select(Feed.name, Feed.next_poll_at))}
@@ -102,11 +116,14 @@ def poll_feeds(
     rng: random.Random | None = None,
     on_report: OnReport | None = None,
     parse_processes: int | None = None,
+    backfill: int | None = None,
 ) -> list[PollReport]:
     """Poll the given feeds now, whatever their schedule; one report per feed.
 
     `parse_processes`: worker processes for parsing; None chooses one per core
     for polls of PROCESS_THRESHOLD feeds or more, 0 parses on the fetch threads.
+    `backfill`: on a feed's first poll, how many of its newest entries may be
+    mailed; None takes each feed's `backfill` setting.
     """
     if not configs:
         return []
@@ -121,7 +138,9 @@ def poll_feeds(
         with make_client(workers) as client, ThreadPoolExecutor(workers, "feed-poll") as pool:
             futures = [pool.submit(_fetch_and_parse, client, job, policy, parsers) for job in jobs]
             for future in as_completed(futures):
-                report = _record(db, future.result(), rng)
+                fetched = future.result()
+                first = fetched.config.backfill if backfill is None else backfill
+                report = _record(db, fetched, rng, first)
                 reports.append(report)
                 if on_report:
                     on_report(report)
@@ -141,9 +160,10 @@ def _parser_pool(jobs: int, processes: int | None) -> ProcessPoolExecutor | None
 
 
 def ingest_bytes(db: Database, config: FeedConfig, data: bytes) -> PollReport:
-    """Parse and store a feed given as bytes (the demo's bundled files)."""
+    """Parse and store a feed given as bytes (the demo's bundled files): every entry is
+    new content to mail, so no first-poll backlog is recorded."""
     fetched = _parse(_Fetched(config), data)
-    return _record(db, fetched, random.Random(0))
+    return _record(db, fetched, random.Random(0), first_poll_backfill=None)
 
 
 def ingest_file(db: Database, config: FeedConfig, path: Path) -> PollReport:
@@ -203,12 +223,17 @@ def _parse(fetched: _Fetched, data: bytes, parsers: ProcessPoolExecutor | None =
     return fetched
 
 
-def _record(db: Database, fetched: _Fetched, rng: random.Random) -> PollReport:
-    """Write one feed's outcome in its own transaction; a failure here is recorded too."""
+def _record(
+    db: Database, fetched: _Fetched, rng: random.Random, first_poll_backfill: int | None
+) -> PollReport:
+    """Write one feed's outcome in its own transaction; a failure here is recorded too.
+
+    `first_poll_backfill`: entries kept mailable if this is the feed's first
+    successful poll; None: no backlog at all (every new entry is mailable)."""
     for attempt in (1, 2):
         try:
             with db.session() as session:
-                return _apply_outcome(session, fetched, rng)
+                return _apply_outcome(session, fetched, rng, first_poll_backfill)
         except IntegrityError:
             # Another poller stored the same post between our read and write;
             # the second attempt sees it and updates instead.
@@ -220,12 +245,15 @@ def _record(db: Database, fetched: _Fetched, rng: random.Random) -> PollReport:
             break
     fetched.result = fetched.parsed = None
     with db.session() as session:
-        return _apply_outcome(session, fetched, rng)
+        return _apply_outcome(session, fetched, rng, None)
 
 
-def _apply_outcome(session: Session, fetched: _Fetched, rng: random.Random) -> PollReport:
+def _apply_outcome(
+    session: Session, fetched: _Fetched, rng: random.Random, first_poll_backfill: int | None
+) -> PollReport:
     config = fetched.config
     feed = ensure_feed(session, config)
+    first_poll = feed.last_success_at is None and first_poll_backfill is not None
     now = utcnow()
     feed.last_polled_at = now
     if fetched.error is not None:
@@ -235,7 +263,7 @@ def _apply_outcome(session: Session, fetched: _Fetched, rng: random.Random) -> P
         # Info, not warning: the feed row keeps the error for `feeds list` and the admin.
         log.info("feed %s failed (%d in a row): %s", config.name, feed.error_count, fetched.error)
         return PollReport(feed=config.name, ok=False, error=fetched.error)
-    report = PollReport(feed=config.name, ok=True)
+    report = PollReport(feed=config.name, ok=True, first_poll=first_poll)
     if fetched.result is not None:
         feed.etag, feed.last_modified = fetched.result.etag, fetched.result.last_modified
         report.not_modified = fetched.result.not_modified
@@ -247,6 +275,7 @@ def _apply_outcome(session: Session, fetched: _Fetched, rng: random.Random) -> P
             fetched.parsed.posts,
             hold_minutes=config.hold_minutes,
             now=now,
+            first_poll_backfill=first_poll_backfill if first_poll else None,
         )
         feed.poll_notes = [n[:300] for n in [*report.skipped, *report.notes][:MAX_NOTES]]
     feed.last_success_at = now

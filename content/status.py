@@ -40,6 +40,7 @@ class PostSummary:
     published_at: dt.datetime | None
     first_seen_at: dt.datetime
     available_at: dt.datetime
+    backlog: bool  # listed by the feed's first poll: never mailed automatically
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -94,6 +95,7 @@ def recent_posts(
             published_at=post.published_at,
             first_seen_at=post.first_seen_at,
             available_at=post.available_at,
+            backlog=post.backlog,
         )
         for post, name in session.execute(query).all()
     ]

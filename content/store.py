@@ -3,6 +3,11 @@
 A post's `first_seen_at` and `available_at` are set once, when it is first
 stored, and never move: campaigns find new posts by them, so an edited post
 (new content hash) is updated in place without ever becoming "new" again.
+
+A feed's first poll brings its whole back catalogue. Those entries are stored
+with `backlog = True` ("already published when we started watching"), which
+no schedule and no automatic selection ever mails, except the newest
+`backfill` of them when the creator asks for that.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ class StoreResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    backlog: int = 0  # of `new`: a first poll's entries recorded as already published
+    backfilled: int = 0  # of `new`: a first poll's newest entries kept mailable on request
+    mailable_at: dt.datetime | None = None  # when this poll's new mailable posts may go out
 
 
 def ensure_feed(session: Session, config: FeedConfig) -> Feed:
@@ -48,7 +56,11 @@ def store_posts(
     *,
     hold_minutes: int = 0,
     now: dt.datetime | None = None,
+    first_poll_backfill: int | None = None,
 ) -> StoreResult:
+    """Store a poll's posts. `first_poll_backfill` is None except on a feed's first
+    successful poll, where it is how many of the newest new entries stay mailable;
+    the others are recorded as backlog."""
     now = now or utcnow()
     incoming = {p.guid: p for p in posts}  # a feed listing a guid twice keeps the last
     existing = {
@@ -62,12 +74,22 @@ def store_posts(
         [*(_lines(p) for p in window), *(p.description for p in incoming.values())]
     )
     result = StoreResult()
+    fresh = [p for guid, p in incoming.items() if guid not in existing]
+    mailable = {p.guid for p in fresh}
+    if first_poll_backfill is not None:
+        mailable = {p.guid for p in _newest_first(fresh)[:first_poll_backfill]}
+        result.backlog = len(fresh) - len(mailable)
+        result.backfilled = len(mailable)
     new_rows = []
     for guid, parsed in incoming.items():
         stored = existing.get(guid)
         if stored is None:
-            new_rows.append(_new_row(feed, parsed, now, hold_minutes, boilerplate))
+            row = _new_row(feed, parsed, now, hold_minutes, boilerplate)
+            row["backlog"] = guid not in mailable
+            new_rows.append(row)
             result.new += 1
+            if guid in mailable:
+                result.mailable_at = now + dt.timedelta(minutes=hold_minutes)
             continue
         if stored.content_hash != parsed.content_hash:
             _apply(stored, parsed)
@@ -83,6 +105,19 @@ def store_posts(
     if new_rows:  # one executemany: a first poll brings a whole feed at once
         session.execute(insert(Post), new_rows)
     return result
+
+
+_UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)  # only a sort key's fallback
+
+
+def _newest_first(posts: list[ParsedPost]) -> list[ParsedPost]:
+    """By publication date, newest first; undated entries keep the feed's order, last."""
+    dated = sorted(
+        (p for p in posts if p.published_at is not None),
+        key=lambda p: p.published_at or _UNDATED,
+        reverse=True,
+    )
+    return dated + [p for p in posts if p.published_at is None]
 
 
 def _recent_videos(session: Session, feed: Feed, exclude: set[str]) -> list[Post]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -153,6 +154,9 @@ class Post(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # first_seen_at + the feed's hold window: a post is not mailed before this.
     available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Listed by the feed's first poll (already published when Broadsheet started
+    # watching): schedules and automatic selections never mail it.
+    backlog: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Subscriber(Base):

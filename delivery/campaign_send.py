@@ -450,11 +450,27 @@ def finish_if_done(
 # -- life cycle: schedule, pause, resume, cancel ---------------------------------
 
 
+class SendTimeInPast(CampaignError):
+    """A send time that has already passed: sending "then" cannot happen."""
+
+
 def schedule(
-    db: Database, campaign_id: int, *, send_at: dt.datetime | None, local_time: str | None
+    db: Database,
+    campaign_id: int,
+    *,
+    send_at: dt.datetime | None,
+    local_time: str | None,
+    now: dt.datetime | None = None,
 ) -> Campaign:
     """Set when the campaign goes out. With `send_at` it becomes `scheduled`;
-    without, it stays a draft for the caller to start now."""
+    without, it stays a draft for the caller to start now. A `send_at` in the
+    past is refused rather than sent at once by surprise."""
+    now = now or utcnow()
+    if send_at is not None and send_at < now:
+        raise SendTimeInPast(
+            f"send time {send_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC is in the past "
+            f"(now {now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC); leave the time out to send now"
+        )
     with db.session() as session:
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status not in SENDABLE:

@@ -6,9 +6,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
-from campaigns.schedules import Cron, CronError, run_due
+from campaigns.schedules import previous_firing, run_due
 from config.site import Schedule, SiteConfig
 from db.engine import Database
 from db.models import Campaign, Feed, Post, PostKind, ScheduleRun
@@ -81,33 +82,49 @@ def runs(db: Database) -> list[tuple[str, str, str | None]]:
         ]
 
 
-# -- the cron matcher -----------------------------------------------------------
+# -- cron (cronsim) ------------------------------------------------------------------
 
 
 def test_cron_finds_the_latest_firing_in_the_sites_time_zone() -> None:
-    cron = Cron.parse("0 9 * * MON")
     # Monday 1 Dec 2026, 09:30 in Denver (UTC-7) is 16:30 UTC.
-    assert cron.previous(at(2026, 12, 1, 16, 30), DENVER) == at(2026, 11, 30, 16, 0)
-    assert cron.previous(at(2026, 11, 30, 16, 0), DENVER) == at(2026, 11, 30, 16, 0)
-    assert cron.previous(at(2026, 11, 30, 15, 59), DENVER) == at(2026, 11, 23, 16, 0)
+    assert previous_firing("0 9 * * MON", at(2026, 12, 1, 16, 30), DENVER) == at(2026, 11, 30, 16)
+    assert previous_firing("0 9 * * MON", at(2026, 11, 30, 16, 0), DENVER) == at(2026, 11, 30, 16)
+    assert previous_firing("0 9 * * MON", at(2026, 11, 30, 15, 59), DENVER) == at(2026, 11, 23, 16)
 
 
 def test_cron_reads_lists_ranges_steps_and_names() -> None:
-    cron = Cron.parse("*/15 8-10 1,15 JAN-MAR sun")
-    assert cron.minutes == {0, 15, 30, 45}
-    assert cron.hours == {8, 9, 10}
-    assert cron.months == {1, 2, 3}
-    assert cron.weekdays == {0}
     # Both day fields restricted: either matches (1 Feb 2026 is a Sunday, 15 Jan a Thursday).
-    assert cron.day_matches(dt.date(2026, 2, 1)) and cron.day_matches(dt.date(2026, 1, 15))
-    assert not cron.day_matches(dt.date(2026, 1, 16))
-    assert Cron.parse("0 0 * * 7").weekdays == {0}
+    expr = "*/15 8-10 1,15 JAN-MAR sun"
+    assert previous_firing(expr, at(2026, 2, 1, 11, 0), UTC) == at(2026, 2, 1, 10, 45)
+    assert previous_firing(expr, at(2026, 1, 15, 8, 20), UTC) == at(2026, 1, 15, 8, 15)
+    assert previous_firing(expr, at(2026, 1, 16, 23, 0), UTC) == at(2026, 1, 15, 10, 45)
+    assert previous_firing("0 0 * * 7", at(2026, 12, 2, 12), UTC) == at(2026, 11, 29)  # Sunday
 
 
-@pytest.mark.parametrize("bad", ["0 9 * *", "61 9 * * *", "0 9 * * FUNDAY", "0 9 */0 * *"])
-def test_a_bad_cron_is_one_clear_error(bad: str) -> None:
-    with pytest.raises(CronError, match="cron"):
-        Cron.parse(bad)
+def test_a_step_over_the_whole_day_field_leaves_the_weekday_in_charge() -> None:
+    """Vixie cron: a day field starting with `*` is unrestricted, so `*/2 ... MON` means
+    odd-numbered days that are Mondays (AND), not every odd day or every Monday (OR)."""
+    expr = "0 9 */2 * MON"
+    # Monday 30 Nov 2026 is even: skipped. The Monday before that was an odd day, 23 Nov.
+    assert previous_firing(expr, at(2026, 12, 2, 12), UTC) == at(2026, 11, 23, 9)
+    # Tuesday 1 Dec is odd but not a Monday: not a firing either.
+    assert previous_firing(expr, at(2026, 12, 1, 12), UTC) == at(2026, 11, 23, 9)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ("0 9 * *", "five fields"),
+        ("61 9 * * MON", "bad minute"),
+        ("0 25 * * *", "bad hour"),
+        ("0 9 * * FUNDAY", "bad day-of-week"),
+        ("0 9 */0 * *", "bad day-of-month"),
+    ],
+)
+def test_a_bad_cron_fails_the_schedule_with_one_clear_error(bad: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem) as caught:
+        digest(cron=bad)
+    assert caught.value.errors()[0]["loc"] == ("cron",)
 
 
 # -- digests (the example site is in America/Chicago, UTC-6 in winter) --

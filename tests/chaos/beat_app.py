@@ -19,5 +19,7 @@ celery_app.conf.beat_schedule = {
     for name, entry in beat_schedule().items()
     if name in ("run-schedules", "sweep-sending")
 }
+# run_schedules polls due feeds first; the chaos site's feeds are not served.
+celery_app.conf.beat_schedule["run-schedules"]["kwargs"] = {"poll": False}
 
 __all__ = ["celery_app"]

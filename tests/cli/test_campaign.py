@@ -73,3 +73,13 @@ def test_every_lifecycle_command_has_help() -> None:
     for command in ["send", "test", "status", "pause", "resume", "cancel"]:
         result = runner.invoke(app, ["campaign", command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_send_at_a_time_in_the_past_is_refused_with_one_line(runtime: Runtime) -> None:
+    campaign_id = make_campaign(runtime)
+    result = runner.invoke(app, ["campaign", "send", str(campaign_id), "--at", "2026-01-05T09:00"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "send time 2026-01-05 15:00 UTC is in the past" in lines[0]
+    assert status(campaign_id)["status"] == "draft"  # nothing was scheduled or sent
+    assert list(runtime.settings.outbox_dir.glob("*.eml")) == []

@@ -112,3 +112,31 @@ def test_posts_list_shows_polled_posts(cli_runtime: Runtime, feed_server: FeedSe
     assert [p["feed"] for p in only] == ["blog"]  # type: ignore[index,union-attr]
     table = runner.invoke(app, ["posts", "list"])
     assert table.exit_code == 0 and "A calm video" in table.stdout
+
+
+def test_feeds_poll_says_the_first_poll_recorded_the_backlog(
+    cli_runtime: Runtime, feed_server: FeedServer
+) -> None:
+    videos = [Video(f"CliOld{n:05d}", f"Older video {n}", "From before.") for n in range(15)]
+    feed_server.route("/channel.xml", Route(body=youtube(videos)))
+    result = runner.invoke(app, ["feeds", "poll", "--feed", "channel"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "channel: first poll: 15 entries recorded as already published; none will be mailed"
+        in " ".join(result.stdout.split())
+    )
+    again = runner.invoke(app, ["feeds", "poll", "--feed", "channel"])
+    assert "first poll" not in again.stdout
+    posts = _json(["posts", "list", "--limit", "50", "--json"])
+    assert len(posts) == 15 and all(p["backlog"] for p in posts)  # type: ignore[arg-type,index,union-attr]
+
+
+def test_feeds_poll_backfill_mails_the_newest_entries_of_a_first_poll(
+    cli_runtime: Runtime,
+) -> None:
+    [report] = _json(["feeds", "poll", "--feed", "channel", "--backfill", "1", "--json"])  # type: ignore[misc]
+    late = runner.invoke(app, ["feeds", "poll", "--feed", "channel", "--backfill", "1"])
+    assert "first poll only" in late.stdout
+    assert (report["first_poll"], report["backlog"], report["backfilled"]) == (True, 0, 1)
+    posts = _json(["posts", "list", "--json"])
+    assert [(p["title"], p["backlog"]) for p in posts] == [("A calm video", False)]  # type: ignore[index,union-attr]

@@ -68,3 +68,23 @@ def test_a_digest_schedule_needs_a_cron(tmp_path: Path) -> None:
     path = write(tmp_path, EXAMPLE.replace('cron = "0 9 * * MON"', ""))
     with pytest.raises(SiteConfigError, match="needs cron"):
         load_site(path)
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"), [("61 9 * * MON", "bad minute"), ("0 25 * * *", "bad hour")]
+)
+def test_a_cron_out_of_range_fails_the_load_with_one_line_naming_the_key(
+    tmp_path: Path, cron: str, problem: str
+) -> None:
+    path = write(tmp_path, EXAMPLE.replace('cron = "0 9 * * MON"', f'cron = "{cron}"'))
+    with pytest.raises(SiteConfigError) as err:
+        load_site(path)
+    assert str(err.value) == f"{path}: schedules[0].cron: cron '{cron}': {problem}"
+
+
+def test_a_feed_backfill_is_a_count_of_entries(tmp_path: Path) -> None:
+    path = write(tmp_path, EXAMPLE.replace("backfill = 0", "backfill = 3"))
+    assert load_site(path).feed("channel").backfill == 3  # type: ignore[union-attr]
+    negative = write(tmp_path, EXAMPLE.replace("backfill = 0", "backfill = -1"))
+    with pytest.raises(SiteConfigError, match=r"feeds\[0\]\.backfill"):
+        load_site(negative)

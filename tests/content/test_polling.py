@@ -218,8 +218,8 @@ def test_an_edited_post_is_updated_but_never_new_again(
 def test_the_hold_window_keeps_a_new_post_out_of_campaigns(
     db: Database, site: SiteConfig, feed_server: FeedServer
 ) -> None:
-    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)), hold_minutes=15)
-    poll_feeds(db, site_with_feeds(site, feed), [feed])
+    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)), hold_minutes=15, backfill=2)
+    poll_feeds(db, site_with_feeds(site, feed), [feed])  # both backfilled, both held
     with db.session() as session:
         assert new_posts(session, None, utcnow()) == []
         later = utcnow() + dt.timedelta(minutes=16)
@@ -282,3 +282,77 @@ def test_a_loopback_feed_is_refused_when_the_site_does_not_allow_private_hosts(
     assert not report.ok and "private or reserved" in (report.error or "")
     assert feed_server.requests_for("/local.xml") == []
     assert _count(db) == 0
+
+
+# -- a feed's first poll --------------------------------------------------------------
+
+DATED = [  # newest first, as feeds list them
+    Item(
+        "d-3", "Third note", "https://blog.example/d3", published="Sun, 22 Nov 2026 09:00:00 +0000"
+    ),
+    Item(
+        "d-1", "First note", "https://blog.example/d1", published="Fri, 20 Nov 2026 09:00:00 +0000"
+    ),
+    Item(
+        "d-2", "Second note", "https://blog.example/d2", published="Sat, 21 Nov 2026 09:00:00 +0000"
+    ),
+]
+
+
+def _mailable_titles(db: Database) -> list[str]:
+    with db.session() as session:
+        return [p.title for p in new_posts(session, None, utcnow())]
+
+
+def test_a_feeds_first_poll_records_its_entries_as_already_published(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    blog = _feed(feed_server, "blog", Route(body=rss(DATED)))
+    site = site_with_feeds(site, blog)
+    (first,) = poll_feeds(db, site, [blog])
+    assert first.first_poll and (first.stored.new, first.stored.backlog) == (3, 3)
+    assert first.first_poll_note() == (
+        "first poll: 3 entries recorded as already published; none will be mailed"
+    )
+    assert _count(db) == 3 and _mailable_titles(db) == []
+    fresh = Item("d-4", "Fourth note", "https://blog.example/d4")
+    feed_server.route("/blog.xml", Route(body=rss([fresh, *DATED])))
+    (second,) = poll_feeds(db, site, [blog])
+    assert not second.first_poll and (second.stored.new, second.stored.backlog) == (1, 0)
+    assert _mailable_titles(db) == ["Fourth note"]
+
+
+def test_a_first_poll_that_failed_leaves_the_next_success_as_the_first(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    blog = _feed(feed_server, "blog", Route(status=503))
+    site = site_with_feeds(site, blog)
+    (failed,) = poll_feeds(db, site, [blog])
+    assert not failed.ok and not failed.first_poll
+    feed_server.route("/blog.xml", Route(body=rss(DATED)))
+    (first,) = poll_feeds(db, site, [blog])
+    assert first.first_poll and first.stored.backlog == 3
+    assert _mailable_titles(db) == []
+
+
+def test_a_backfill_keeps_the_newest_entries_of_the_first_poll_mailable(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    blog = _feed(feed_server, "blog", Route(body=rss(DATED)), backfill=2)
+    site = site_with_feeds(site, blog)
+    (first,) = poll_feeds(db, site, [blog])
+    assert (first.stored.backlog, first.stored.backfilled) == (1, 2)
+    assert first.first_poll_note() == (
+        "first poll: 1 entry recorded as already published; the newest 2 will be mailed (backfill)"
+    )
+    assert _mailable_titles(db) == ["Third note", "Second note"]  # by date, not feed order
+
+
+def test_a_poll_may_ask_for_its_own_backfill(
+    db: Database, site: SiteConfig, feed_server: FeedServer
+) -> None:
+    blog = _feed(feed_server, "blog", Route(body=rss(DATED)), backfill=2)
+    site = site_with_feeds(site, blog)
+    (first,) = poll_feeds(db, site, [blog], backfill=1)
+    assert (first.stored.backlog, first.stored.backfilled) == (2, 1)
+    assert _mailable_titles(db) == ["Third note"]

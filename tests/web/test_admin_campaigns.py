@@ -76,3 +76,14 @@ def test_lifecycle_routes_need_the_token(runtime: Runtime) -> None:
     anonymous = TestClient(create_app(runtime))
     assert anonymous.post("/api/campaigns", json={}).status_code == 401
     assert anonymous.post("/api/campaigns/1/send").status_code == 401
+
+
+def test_send_at_a_time_in_the_past_is_422_and_changes_nothing(runtime: Runtime) -> None:
+    c = client(runtime)
+    campaign_id = create(c)
+    response = c.post(
+        f"/api/campaigns/{campaign_id}/send", json={"at": "2026-01-05T09:00:00+00:00"}
+    )
+    assert response.status_code == 422
+    assert "is in the past" in response.json()["detail"]
+    assert c.get(f"/api/campaigns/{campaign_id}").json()["status"] == "draft"

@@ -181,6 +181,8 @@ def send(request: Request, campaign_id: CampaignId, body: SendIn | None = None) 
     _progress(rt, campaign_id)  # 404 first
     try:
         campaign_send.schedule(rt.db, campaign_id, send_at=at, local_time=body.local_time)
+    except campaign_send.SendTimeInPast as exc:
+        raise HTTPException(422, str(exc)) from None
     except ValueError as exc:
         raise _conflict(exc) from None
     if at is None:
