@@ -64,6 +64,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": timedelta(minutes=1),
         },
         "sweep-sending": {"task": "tasks.sending.sweep", "schedule": timedelta(minutes=1)},
+        "sweep-confirmations": {
+            "task": "tasks.subscribers.sweep_confirmations",
+            "schedule": timedelta(minutes=1),
+        },
     }
 
 

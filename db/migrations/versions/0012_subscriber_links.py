@@ -1,0 +1,68 @@
+"""subscriber links: ids never reused on SQLite, confirmations that left are recorded
+
+Ids never reused. Unsubscribe and preference links carry a subscriber id. A
+SQLite rowid table hands out max(id) + 1, so after an erasure of the newest
+person the next sign-up got the erased person's id, and the old links showed
+and changed the new person. `AUTOINCREMENT` makes SQLite remember the highest
+id ever used (`sqlite_sequence`); PostgreSQL sequences never go back anyway.
+SQLite cannot add AUTOINCREMENT to a table, so the table is rebuilt. The
+rebuild drops the old table, and with foreign keys on, SQLite's DROP TABLE
+deletes the rows first and cascades that delete to `subscriptions` and
+`consents`: the rebuild runs with foreign keys off (a pragma that only takes
+effect outside a transaction, so the migration commits what came before it)
+and checks every key afterwards. Ids erased before this migration above the
+highest remaining id can still be handed out once more: nothing records them.
+
+`confirmation_mailed_at`. `confirmation_sent_at` records when a confirmation
+was last asked for (the sign-up's claim of the resend window); the new column
+records when the confirmation task actually handed one to the mail backend.
+A row asked for and never mailed (its web process died before the task was
+queued) is what the confirmation sweep sends. Existing rows count as mailed,
+so upgrading sends nothing.
+
+Revision ID: 0012_subscriber_links
+Revises: 0009_ledger_write_path
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_subscriber_links"
+down_revision = "0009_ledger_write_path"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    if sqlite:
+        _foreign_keys(bind, on=False)
+    with op.batch_alter_table(
+        "subscribers",
+        recreate="always" if sqlite else "auto",
+        table_kwargs={"sqlite_autoincrement": True},
+    ) as batch_op:
+        batch_op.add_column(sa.Column("confirmation_mailed_at", sa.DateTime(timezone=True)))
+    op.execute(
+        "UPDATE subscribers SET confirmation_mailed_at = confirmation_sent_at"
+        " WHERE confirmation_sent_at IS NOT NULL"
+    )
+    if sqlite:
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the subscribers rebuild: {broken[:5]}")
+        _foreign_keys(bind, on=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("subscribers") as batch_op:
+        batch_op.drop_column("confirmation_mailed_at")
+
+
+def _foreign_keys(bind: sa.Connection, *, on: bool) -> None:
+    """PRAGMA foreign_keys is ignored inside a transaction: end pysqlite's implicit one first."""
+    raw = bind.connection.dbapi_connection
+    assert raw is not None
+    raw.commit()
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
