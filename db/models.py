@@ -159,7 +159,7 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
     # Ids are never handed out twice (SQLite would reuse an erased newest id):
     # links in old emails name a subscriber by id (migration 0012_subscriber_links).
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
