@@ -118,6 +118,7 @@ _BINDS = (
     bindparam("user_agent", type_=Text()),
 )
 
+
 def _typed(statement: TextClause) -> TextClause:
     """Type the bind parameters this statement uses (text() refuses unknown names)."""
     used = [b for b in _BINDS if f":{b.key}" in statement.text]

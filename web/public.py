@@ -21,6 +21,7 @@ from db.models import Subscriber, SubscriberStatus
 from feedback import hooks
 from subscribers import preferences as prefs
 from subscribers.addresses import InvalidEmail
+from subscribers.erasure import erase
 from subscribers.links import (
     read_confirm_token,
     read_preferences_token,
@@ -191,6 +192,18 @@ def _record(
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str) -> HTMLResponse:
+    """Only a page with a button: mail gateways' link scanners open links, and a GET
+    must change nothing. The signed token in the form's URL is the capability (no
+    session, so no cookie to forge a request with); the form works without JavaScript."""
+    try:
+        read_confirm_token(_runtime(request).settings.secret_key, token)
+    except InvalidToken as exc:
+        return _bad_link(request, exc)
+    return _page(request, "confirm", {"action": f"/confirm/{token}"})
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+def confirm_now(request: Request, token: str) -> HTMLResponse:
     rt = _runtime(request)
     try:
         subscriber_id, hash_prefix = read_confirm_token(rt.settings.secret_key, token)
@@ -336,19 +349,34 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
+async def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
     """The button and RFC 8058 one-click (`List-Unsubscribe=One-Click`); no session needed.
 
     The signed token is the proof, so there is no CSRF token to check. An
     unknown (erased) subscriber gets the same success page: they are gone.
+    With `erase` ticked on the page, the person's data is erased as well
+    (`subscribers erase`): only the hashed suppression entry stays.
     """
     rt = _runtime(request)
     try:
         subscriber_id = read_unsubscribe_token(rt.settings.secret_key, token)
     except InvalidToken as exc:
         return _bad_link(request, exc)
+    form = await request.form()
+    wants_erasure = form.get("erase") == "1"
+    kept = await run_in_threadpool(_unsubscribe, rt, subscriber_id, wants_erasure)
+    return _page(request, "unsubscribed", {"kept": kept})
+
+
+def _unsubscribe(rt: Runtime, subscriber_id: int, wants_erasure: bool) -> bool:
+    """Whether the person's address and records are still kept (the page says which)."""
     with rt.db.session() as session:
         changed = unsubscribe(session, subscriber_id)
         calls = hooks.unsubscribe_calls(session, rt.site, [subscriber_id]) if changed else []
+        person = session.get(Subscriber, subscriber_id)
+        kept = person is not None
+        if person is not None and wants_erasure:
+            erase(session, person.email)
+            kept = False
     enqueue_hooks(calls)
-    return _page(request, "unsubscribed", {})
+    return kept
