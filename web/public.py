@@ -105,7 +105,10 @@ async def subscribe(request: Request, background: BackgroundTasks) -> Response:
         return response
     fields = await _read_fields(request, wants_json)
     if fields is None:
-        return JSONResponse({"error": "send a JSON object with an email field"}, status_code=400)
+        return JSONResponse(
+            {"error": "send a JSON object with an email field (valid UTF-8 text)"},
+            status_code=400,
+        )
     email, lists, name = fields
     rt = _runtime(request)
     consent = ConsentInfo(
@@ -144,11 +147,21 @@ async def _confirm_later(subscriber_id: int) -> None:
         confirmation_publisher.put(subscriber_id)
 
 
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (a JSON `\\ud800` escape): no database can store it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[str], str] | None:
     if wants_json:
         try:
             body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than the parser's stack (a few KB of "[").
             return None
         if not isinstance(body, dict) or not isinstance(body.get("email"), str):
             return None
@@ -156,6 +169,8 @@ async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[st
         if not isinstance(lists, list) or not all(isinstance(x, str) for x in lists):
             return None
         name = body.get("name") if isinstance(body.get("name"), str) else ""
+        if not all(_encodable(text) for text in (body["email"], name or "", *lists)):
+            return None
         return body["email"], lists, name or ""
     form = await request.form()
     email = form.get("email")
