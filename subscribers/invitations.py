@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, exists, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import Database
@@ -149,10 +149,10 @@ def invite(
             left -= len(ids)
 
 
-def invite_imported(session: Session, hashes: Sequence[str], now: dt.datetime) -> list[int]:
+def invite_imported(conn: Connection, hashes: Sequence[str], now: dt.datetime) -> list[int]:
     """`import --invite`: the file's pending people never mailed a confirmation."""
     return list(
-        session.scalars(
+        conn.scalars(
             update(Subscriber)
             .where(
                 Subscriber.email_hash.in_(hashes),

@@ -52,7 +52,7 @@ def test_import_reports_each_bad_row_and_keeps_the_good(runtime: Runtime, tmp_pa
     source = tmp_path / "people.csv"
     source.write_text("email,name\nava@example.org,Ava\nbroken,Bo\nbea@example.org,Bea\n")
     result = runner.invoke(app, ["subscribers", "import", str(source), "--confirmed"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "line 3: invalid email" in result.output
     assert "3 rows: 2 added" in result.output
     again = runner.invoke(app, ["subscribers", "import", str(source), "--json"])
