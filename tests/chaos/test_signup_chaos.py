@@ -117,10 +117,11 @@ def test_a_web_process_killed_during_sign_ups_loses_no_confirmation(
                 ids = owed_unmailed(session, now=utcnow() + SWEEP_AFTER + dt.timedelta(minutes=1))
             swept.append(len(ids))
             for subscriber_id in ids:
-                deployment.broker.send_task("tasks.subscribers.send_confirmation", args=[subscriber_id])
-        mailed = lambda: Counter(  # noqa: E731
-            m["To"].addresses[0].addr_spec for m in messages(outbox)
-        )
+                deployment.enqueue("tasks.subscribers.send_confirmation", subscriber_id)
+
+        def mailed() -> Counter[str]:
+            return Counter(m["To"].addresses[0].addr_spec for m in messages(outbox))
+
         deployment.wait(
             lambda: set(answered) <= set(mailed()), 120, "a confirmation for every answered sign-up"
         )
