@@ -1,8 +1,12 @@
 """Sign-up through the public form or JSON: double opt-in without revealing who is on the list.
 
-Every request gets the same answer. What differs between a new, a pending, a
-confirmed and a suppressed address is only whether a confirmation email is
-due, and that email is sent after the response (by the caller, as a task).
+Every request gets the same answer and runs the same statements: the state of
+the address (new, pending, confirmed, suppressed) is only ever tested inside
+the SQL, so neither the answer nor its timing tells the states apart. What
+differs is only whether a confirmation email is due, and that email is sent
+after the response (by the caller, as a task). Being due is recorded in
+`confirmation_sent_at` in the same transaction, so a confirmation whose task
+is lost is still found (subscribers/invitations.py).
 """
 
 from __future__ import annotations
