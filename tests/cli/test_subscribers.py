@@ -98,3 +98,9 @@ def test_import_of_a_missing_file_is_one_clear_error(runtime: Runtime, tmp_path:
     words = " ".join(result.output.replace("│", " ").split())
     assert "does not exist" in words, result.output
     assert "Traceback" not in result.output
+
+
+def test_add_refuses_a_non_ascii_mailbox_name_in_one_line(runtime: Runtime) -> None:
+    result = runner.invoke(app, ["subscribers", "add", "jos\u00e9@example.org"])
+    assert result.exit_code == 1
+    assert "plain ASCII" in result.output and "Traceback" not in result.output

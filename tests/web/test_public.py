@@ -370,3 +370,16 @@ def test_an_erased_persons_old_links_do_not_reach_the_next_subscriber(
     assert _status(runtime, new) is SubscriberStatus.confirmed
     with runtime.db.session() as session:
         assert session.scalars(select(Subscription.list_slug)).all() == ["videos"]
+
+
+def test_a_non_ascii_mailbox_name_is_refused_at_sign_up_with_the_reason(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Building its message raised deep in the send; no backend we use delivers it."""
+    form = client.post("/subscribe", data={"email": "jos\u00e9@example.org"})
+    assert form.status_code == 400 and "plain ASCII" in form.text
+    api = client.post("/subscribe", json={"email": "jos\u00e9@example.org"})
+    assert api.status_code == 400 and "plain ASCII" in api.json()["error"]
+    with runtime.db.session() as session:
+        assert session.scalars(select(Subscriber)).all() == []
+    assert messages(runtime.settings.outbox_dir) == []
