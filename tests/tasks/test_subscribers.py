@@ -98,3 +98,12 @@ def test_a_stored_address_the_backend_cannot_take_fails_that_confirmation_only(
     assert messages(runtime.settings.outbox_dir) == []
     other = _pending(runtime, "plain@example.org")
     assert send_confirmation(other) is True
+
+
+def test_beat_sweeps_owed_confirmations_every_minute() -> None:
+    from tasks.app import beat_schedule, celery_app
+
+    entry = beat_schedule()["sweep-confirmations"]
+    assert entry["task"] == "tasks.subscribers.sweep_confirmations"
+    assert entry["schedule"] == dt.timedelta(minutes=1)
+    assert entry["task"] in celery_app.tasks

@@ -9,7 +9,6 @@ from __future__ import annotations
 import select
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -128,5 +127,5 @@ def test_the_webhook_and_the_admin_import_have_larger_caps() -> None:
     assert cap_for("/subscribe") == PUBLIC_BODY_MAX
 
 
-def test_the_log_has_no_traceback(server: WebProcess, tmp_path: Path) -> None:
+def test_the_log_has_no_traceback(server: WebProcess) -> None:
     assert "Traceback" not in server.log.read_text()
