@@ -14,6 +14,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from campaigns.templating import TEMPLATES_DIR
 from config.runtime import Runtime
@@ -377,8 +379,11 @@ async def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
         subscriber_id = read_unsubscribe_token(rt.settings.secret_key, token)
     except InvalidToken as exc:
         return _bad_link(request, exc)
-    form = await request.form()
-    wants_erasure = form.get("erase") == "1"
+    try:
+        wants_erasure = (await request.form()).get("erase") == "1"
+    except (MultiPartException, StarletteHTTPException):
+        # A mail client's malformed multipart body must not stop a one-click unsubscribe.
+        wants_erasure = False
     kept = await run_in_threadpool(_unsubscribe, rt, subscriber_id, wants_erasure)
     return _page(request, "unsubscribed", {"kept": kept})
 

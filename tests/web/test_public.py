@@ -383,3 +383,29 @@ def test_a_non_ascii_mailbox_name_is_refused_at_sign_up_with_the_reason(
     with runtime.db.session() as session:
         assert session.scalars(select(Subscriber)).all() == []
     assert messages(runtime.settings.outbox_dir) == []
+
+
+def test_one_click_unsubscribe_works_whatever_body_the_mail_client_sends(
+    client: TestClient, runtime: Runtime
+) -> None:
+    bodies = [
+        (b"", None),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+        (b"--b\r\ngarbage", "multipart/form-data; boundary=b"),
+        (b"One-Click", "multipart/form-data"),  # no boundary
+        (
+            b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+        (b"List-Unsubscribe=One-Click", "text/plain"),
+    ]
+    for n, (body, content_type) in enumerate(bodies):
+        sid = _confirmed(runtime, f"client{n}@example.org")
+        headers = {"Content-Type": content_type} if content_type else {}
+        answer = client.post(runtime.links.unsubscribe_url(sid, 1), content=body, headers=headers)
+        assert answer.status_code == 200, (n, answer.text)
+        assert _status(runtime, sid) is SubscriberStatus.unsubscribed
