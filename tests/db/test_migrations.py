@@ -10,6 +10,9 @@ from sqlalchemy import inspect, text
 from db.engine import Database
 from db.migrate import alembic_config, upgrade
 from db.models import Base
+from subscribers.addresses import email_hash
+
+UNICODE_DOMAIN = "ana@b\u00fccher.example"
 
 
 def test_migrations_create_every_table(db: Database) -> None:
@@ -42,6 +45,18 @@ def test_0012_keeps_every_membership_and_consent_and_never_reuses_an_id(tmp_path
                 " (2, 'b@example.org', 'h2', 'pending', 'instant', '2026-01-01', 0, NULL)"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (id, email, email_hash, status, cadence, created_at,"
+                " soft_bounces) VALUES (3, :email, :hash, 'unsubscribed', 'instant',"
+                " '2026-01-01', 0)"
+            ),
+            {"email": UNICODE_DOMAIN, "hash": email_hash(UNICODE_DOMAIN)},
+        )
+        conn.execute(
+            text("INSERT INTO suppressions VALUES (:hash, 'unsubscribed', '2026-01-01')"),
+            {"hash": email_hash(UNICODE_DOMAIN)},
+        )
         conn.execute(text("INSERT INTO subscriptions VALUES (1, 'videos', '2026-01-01')"))
         conn.execute(
             text(
@@ -57,7 +72,13 @@ def test_0012_keeps_every_membership_and_consent_and_never_reuses_an_id(tmp_path
         mailed = conn.execute(
             text("SELECT id, confirmation_mailed_at IS NOT NULL FROM subscribers ORDER BY id")
         ).all()
-        assert mailed == [(1, True), (2, False)]
+        assert mailed == [(1, True), (2, False), (3, False)]
+        # A Unicode domain is rewritten to IDNA, and its suppression follows it.
+        assert conn.execute(text("SELECT email FROM subscribers WHERE id = 3")).scalar() == (
+            "ana@xn--bcher-kva.example"
+        )
+        suppressed = set(conn.execute(text("SELECT email_hash FROM suppressions")).scalars())
+        assert email_hash("ana@xn--bcher-kva.example") in suppressed
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         conn.execute(text("DELETE FROM subscribers WHERE id = 2"))
         conn.execute(
@@ -67,5 +88,13 @@ def test_0012_keeps_every_membership_and_consent_and_never_reuses_an_id(tmp_path
                 " '2026-01-02', 0)"
             )
         )
-        assert conn.execute(text("SELECT max(id) FROM subscribers")).scalar() == 3
+        conn.execute(text("DELETE FROM subscribers WHERE id = 4"))
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, email_hash, status, cadence, created_at,"
+                " soft_bounces) VALUES ('d@example.org', 'h4', 'pending', 'instant',"
+                " '2026-01-02', 0)"
+            )
+        )
+        assert conn.execute(text("SELECT max(id) FROM subscribers")).scalar() == 5
     database.engine.dispose()
