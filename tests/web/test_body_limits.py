@@ -100,6 +100,7 @@ def test_a_streamed_100_mb_body_is_refused_without_the_server_growing(
     before = server.rss_kib()
     status, sent = stream_body(server.port, _path(server, route), content_type)
     after = server.rss_kib()
+    print(f"{route} ({content_type}): {status}, RSS {before} -> {after} kB, {sent:,} bytes sent")
     assert status == expected
     assert sent < STREAM_BYTES  # refused while streaming, not after reading it all
     assert after - before < RSS_GROWTH_MAX_KIB, f"RSS grew {before} -> {after} kB"
