@@ -1,7 +1,8 @@
-"""`broadsheet subscribers ...`: add, import, list, export, erase."""
+"""`broadsheet subscribers ...`: add, import, invite, list, export, erase."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sys
 from pathlib import Path
@@ -12,11 +13,11 @@ from rich.table import Table
 
 from cli.common import console, err_console, one_line_errors, print_json, runtime
 from db.models import SubscriberStatus
-from subscribers import queries
+from subscribers import invitations, queries
 from subscribers.erasure import erase as erase_person
 from subscribers.exporting import write_csv
 from subscribers.importing import Rejection, import_csv
-from subscribers.signup import add_by_admin
+from subscribers.signup import UnknownList, add_by_admin
 from tasks.subscribers import enqueue_confirmation
 
 subscribers_app = typer.Typer(
@@ -65,11 +66,18 @@ def import_file(
     confirmed: bool = typer.Option(
         False, help="Everyone in the file already agreed: mark them confirmed."
     ),
+    invite: bool = typer.Option(
+        False,
+        help="Send a confirmation email to the file's pending people who never got one "
+        "(at SEND_RATE_PER_SECOND).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a CSV file; each rejected row is reported with its line number and reason.
 
-    Bytes that are not UTF-8 become U+FFFD, so such a row is rejected, not the file.
+    Exits 1 when any row was rejected as invalid (suppressed addresses are skipped,
+    not errors). Bytes that are not UTF-8 become U+FFFD, so such a row is rejected,
+    not the file.
     """
     rt = runtime()
     size = file.stat().st_size
@@ -105,17 +113,67 @@ def import_file(
             stream,
             lists=lists or [],
             confirmed=confirmed,
+            invite=invite,
             on_reject=report_rejection,
             on_progress=advance,
+            on_invite=_queue_confirmations,
         )
+    invalid = report.rejected - report.suppressed
     if as_json:
         print_json(report.as_dict())
-        return
-    console.print(
-        f"{report.rows:,} rows: {report.added:,} added, {report.existing:,} already there, "
-        f"{report.duplicates:,} repeated in the file, "
-        f"{report.suppressed:,} suppressed, {report.rejected - report.suppressed:,} invalid"
-    )
+    else:
+        console.print(
+            f"{report.rows:,} rows: {report.added:,} added, {report.existing:,} already there, "
+            f"{report.duplicates:,} repeated in the file, "
+            f"{report.suppressed:,} suppressed, {invalid:,} invalid"
+            + (f"; {report.invited:,} invited" if invite else "")
+        )
+    if invalid:
+        if not as_json:
+            err_console.print(
+                f"{invalid:,} row(s) rejected (listed above by line); the others were imported",
+                highlight=False,
+            )
+        raise typer.Exit(1)
+
+
+def _queue_confirmations(ids: list[int]) -> None:
+    for subscriber_id in ids:
+        enqueue_confirmation(subscriber_id)
+
+
+@subscribers_app.command("invite")
+@one_line_errors
+def invite_pending(
+    list_slug: str | None = typer.Option(None, "--list", help="Only members of this list."),
+    limit: int | None = typer.Option(None, min=1, help="At most this many people."),
+    older_than_days: int = typer.Option(
+        7,
+        "--older-than-days",
+        min=0,
+        help="Also people whose last confirmation is older than this (its link expires "
+        "after 7 days).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Send a confirmation email to pending people who never got one (e.g. imported),
+    or whose last one is older than --older-than-days; at SEND_RATE_PER_SECOND."""
+    rt = runtime()
+    if list_slug is not None and list_slug not in rt.site.list_slugs():
+        raise UnknownList(f"unknown list(s): {list_slug}")
+    count = 0
+    for ids in invitations.invite(
+        rt.db,
+        older_than=dt.timedelta(days=older_than_days),
+        list_slug=list_slug,
+        limit=limit,
+    ):
+        _queue_confirmations(ids)
+        count += len(ids)
+    if as_json:
+        print_json({"invited": count})
+    else:
+        console.print(f"{count:,} confirmation email(s) queued")
 
 
 @subscribers_app.command("list")

@@ -161,6 +161,9 @@ class Post(Base):
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    # Ids are never handed out twice (SQLite would reuse an erased newest id):
+    # links in old emails name a subscriber by id (migration 0012_subscriber_links).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -173,7 +176,10 @@ class Subscriber(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When a confirmation was last asked for (claims the resend window) ...
     confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # ... and when one last left for the mail backend; asked for but not mailed is swept.
+    confirmation_mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, Table, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from db.models import Event, PendingEvent, utcnow
+from db.models import MAX_ID, Event, PendingEvent, utcnow
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ class ParsedBatch:
 def parse_body(body: bytes) -> list[Any]:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack; never what SendGrid sends.
         raise BadBatch("body is not JSON") from None
     if not isinstance(data, list):
         raise BadBatch("body is not a JSON array of events")
@@ -127,7 +129,11 @@ def event_row(item: Any, received_at: dt.datetime) -> dict[str, Any]:
     if kind not in KNOWN_TYPES:
         raise BadEvent(f"unknown event type {kind[:40]!r}")
     event_id = item.get("sg_event_id")
-    if not isinstance(event_id, str) or not 0 < len(event_id) <= 128:
+    if (
+        not isinstance(event_id, str)
+        or not 0 < len(event_id) <= 128
+        or _UNSTORABLE.search(event_id)
+    ):
         raise BadEvent(f"{kind} event has no usable sg_event_id")
     email = item.get("email")
     ehash = _address_hash(email) if isinstance(email, str) else None
@@ -145,7 +151,7 @@ def event_row(item: Any, received_at: dt.datetime) -> dict[str, Any]:
         "email_hash": ehash,
         "campaign_id": _custom_id(item.get("campaign_id")),
         "delivery_id": _custom_id(item.get("delivery_id")),
-        "url": url[:4000] if isinstance(url, str) else None,
+        "url": _storable(url)[:4000] if isinstance(url, str) else None,
         "reason": _reason(item),
         "payload": _payload(item),
         "occurred_at": dt.datetime.fromtimestamp(occurred, dt.UTC),
@@ -172,13 +178,22 @@ def _address_hash(raw: str) -> str | None:
 def _payload(item: dict[str, Any]) -> dict[str, Any]:
     """The whitelisted fields, scalars only; the machine-open flag as a real boolean."""
     kept = {
-        k: item[k]
+        k: _storable(v) if isinstance(v, str) else v
         for k in PAYLOAD_FIELDS
-        if isinstance(item.get(k), str | int | float | bool) and k != "sg_machine_open"
+        if k != "sg_machine_open" and _storable_scalar(v := item.get(k))
     }
     if "sg_machine_open" in item:
         kept["sg_machine_open"] = item["sg_machine_open"] is True
     return kept
+
+
+def _storable_scalar(value: object) -> bool:
+    """A JSON scalar every database's JSON column takes (no 2^70, no Infinity)."""
+    if isinstance(value, str | bool):
+        return True
+    if isinstance(value, int):
+        return -MAX_ID <= value <= MAX_ID
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _custom_id(value: object) -> int | None:
@@ -186,17 +201,27 @@ def _custom_id(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        # A bigint column holds at most 2^63 - 1: a larger id is nobody's, and storing it
+        # would fail the whole batch.
+        return value if 0 < value <= MAX_ID else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value) or None
     return None
+
+
+# NUL (PostgreSQL text refuses it) and lone surrogates (not encodable) cannot be stored.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("", text)
 
 
 def _reason(item: dict[str, Any]) -> str | None:
     text = item.get("reason") or item.get("response")
     if not isinstance(text, str) or not text:
         return None
-    return _ADDRESS.sub("<address>", text)[:MAX_REASON]
+    return _ADDRESS.sub("<address>", _storable(text))[:MAX_REASON]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,11 @@
-"""Email addresses: validated and normalised once, hashed for suppression."""
+"""Email addresses: validated and normalised once, hashed for suppression.
+
+What Broadsheet can mail: an ASCII local part (SendGrid and most SMTP relays
+cannot deliver to anything else; SMTPUTF8 is not end to end), and any domain,
+stored in its ASCII (IDNA, `xn--`) form so that every header we write is
+ASCII. Sign-up, import, the CLI and the admin API all come through
+`normalize_email`, so a stored address is always one a backend can take.
+"""
 
 from __future__ import annotations
 
@@ -42,13 +49,23 @@ def _domain(domain: str) -> str:
     return _validate(f"a@{domain}").partition("@")[2]
 
 
+NON_ASCII_LOCAL = (
+    "the part before the @ must be plain ASCII: our mail providers cannot deliver "
+    "to internationalised mailbox names"
+)
+
+
 def _validate(candidate: str) -> str:
+    local = candidate.rpartition("@")[0]
+    if not local.isascii() and local.isprintable():
+        raise InvalidEmail(NON_ASCII_LOCAL)
     try:
-        result = validate_email(candidate, check_deliverability=False)
+        result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from None
+    # IDNA for the domain: headers stay ASCII, and one domain has one spelling.
     # The local part is case-sensitive by the RFC but not in practice: one person, one row.
-    return result.normalized.lower()
+    return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
 def email_hash(normalized: str) -> str:

@@ -1,6 +1,12 @@
 """CSV export, streamed: subscribers walked by id in batches, never all in memory.
 
 The columns are a superset of the import columns, so an export imports back.
+
+Cells are neutralised against formula injection (OWASP's advice): a
+spreadsheet runs a cell starting with `=`, `+`, `-` or `@` (or a tab or
+carriage return before one) as a formula, and names come from a public form.
+Such a cell is written with a leading `'`, which spreadsheets show as text;
+the import removes that quote again (`unneutralise`).
 """
 
 from __future__ import annotations
@@ -42,11 +48,11 @@ def export_rows(db: Database, batch: int = BATCH) -> Iterator[list[str]]:
                 lists.setdefault(sid, []).append(slug)
         for p in people:
             yield [
-                p.email,
-                p.name or "",
+                neutralise(p.email),
+                neutralise(p.name or ""),
                 ";".join(lists.get(p.id, [])),
-                p.country or "",
-                p.timezone or "",
+                neutralise(p.country or ""),
+                neutralise(p.timezone or ""),
                 p.status.value,
                 p.cadence,
                 _iso(p.created_at),
@@ -54,6 +60,19 @@ def export_rows(db: Database, batch: int = BATCH) -> Iterator[list[str]]:
                 _iso(p.unsubscribed_at),
             ]
         after = ids[-1]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula, made plain text by a leading quote."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """The import's inverse of `neutralise`."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 def _iso(value: object) -> str:

@@ -9,6 +9,16 @@ Columns (a header row is required; names are case-insensitive, order free):
 - `country`: two letters, e.g. `GB`
 - `timezone`: an IANA name, e.g. `Europe/Lisbon`
 
+One physical line is one row: no column may hold a line break, so a quoted
+field still open at the end of its line (an unclosed quote) rejects that line
+alone instead of swallowing the lines after it into a mangled name. Cells an
+export wrote with a leading `'` (formula neutralising, see exporting.py)
+lose it again, so an export imports back unchanged.
+
+With `invite`, pending people of the file who were never mailed a
+confirmation are asked for one (subscribers/invitations.py); the caller gets
+their ids after each chunk's commit and queues the emails.
+
 Other columns are ignored. Each chunk is one transaction of bulk inserts with
 ON CONFLICT DO NOTHING, so a file never sits in memory, importing it twice
 changes nothing, and an existing subscriber's details are never overwritten
@@ -33,6 +43,8 @@ from db.engine import Database
 from db.models import SubscriberStatus, utcnow
 from subscribers import bulk
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
+from subscribers.exporting import unneutralise
+from subscribers.invitations import invite_imported
 from subscribers.preferences import NAME_MAX, clean_name
 from subscribers.signup import UnknownList
 
@@ -59,6 +71,7 @@ class ImportReport:
     duplicates: int = 0  # the same address again in the file: merged into the first row
     suppressed: int = 0
     rejected: int = 0
+    invited: int = 0  # asked for a confirmation (`invite`)
     # The first rejections, for callers that return them whole (the admin API).
     rejections: list[Rejection] = field(default_factory=list)
 
@@ -72,6 +85,7 @@ class ImportReport:
             "duplicates": self.duplicates,
             "suppressed": self.suppressed,
             "rejected": self.rejected,
+            "invited": self.invited,
             "rejections": [{"line": r.line, "reason": r.reason} for r in self.rejections],
         }
 
@@ -94,11 +108,15 @@ def import_csv(
     *,
     lists: Sequence[str] = (),
     confirmed: bool = False,
+    invite: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     on_reject: Callable[[Rejection], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_invite: Callable[[list[int]], None] | None = None,
 ) -> ImportReport:
     """Import `stream` (an open text file); returns counts, reports each bad row."""
+    if confirmed and invite:
+        raise ImportFileError("choose --confirmed or --invite, not both")
     extra = tuple(slug for slug in dict.fromkeys(lists) if slug)
     unknown = sorted(set(extra) - set(site.list_slugs()))
     if unknown:
@@ -118,9 +136,48 @@ def import_csv(
     for chunk in _chunks(rows, chunk_rows):
         with db.engine.begin() as conn:
             _store_chunk(conn, chunk, confirmed, text_version, report, reject)
+            invited = invite_imported(conn, [r.ehash for r in chunk], utcnow()) if invite else []
+        report.invited += len(invited)
+        if invited and on_invite is not None:
+            on_invite(invited)
         if on_progress is not None:
             on_progress(report.rows)
     return report
+
+
+class _RowSpansLines(Exception):
+    """The csv reader asked for a second line while reading one row."""
+
+
+class _Lines:
+    """Hands the csv reader one line per row and counts physical lines.
+
+    csv.reader pulls another line only while a quoted field is still open; in
+    our format that is always an error (an unclosed quote), so it is raised
+    instead, and the reader starts afresh on the next line.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = iter(stream)
+        self.number = 0
+        self._fed = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._fed:
+            raise _RowSpansLines
+        line = next(self._stream)
+        self._fed = True
+        self.number += 1
+        return line
+
+    def next_row(self) -> None:
+        self._fed = False
+
+
+UNCLOSED_QUOTE = "unreadable CSV: a quote opened on this line is not closed on it"
 
 
 def _parse(
@@ -130,13 +187,16 @@ def _parse(
     reject: Callable[[int, str], None],
     report: ImportReport,
 ) -> Iterator[_Row]:
-    reader = csv.reader(stream)
+    lines = _Lines(stream)
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise ImportFileError(
             "the file is empty: expected a header row with an email column"
         ) from None
+    except _RowSpansLines:
+        raise ImportFileError(f"line 1: {UNCLOSED_QUOTE}") from None
     except csv.Error as exc:
         raise ImportFileError(f"line 1: {exc}") from None
     names = [h.strip().lstrip("\ufeff").lower() for h in header]
@@ -146,20 +206,25 @@ def _parse(
     known = frozenset(site.list_slugs())
     defaults = tuple(site.default_lists())
     while True:
+        lines.next_row()
         try:
             values = next(reader)
         except StopIteration:
             return
+        except _RowSpansLines:
+            report.rows += 1
+            reject(lines.number, UNCLOSED_QUOTE)
+            continue
         except csv.Error as exc:
             report.rows += 1
-            reject(reader.line_num, f"unreadable CSV: {exc}")
+            reject(lines.number, f"unreadable CSV: {exc}")
             continue
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows
         report.rows += 1
-        row = _row(reader.line_num, values, at, known, extra, defaults)
+        row = _row(lines.number, values, at, known, extra, defaults)
         if isinstance(row, str):
-            reject(reader.line_num, row)
+            reject(lines.number, row)
         else:
             yield row
 
@@ -174,7 +239,7 @@ def _row(
 ) -> _Row | str:
     """A clean row, or the reason it is rejected."""
     size = len(values)
-    cells = {c: values[i].strip() if i < size else "" for c, i in at.items()}
+    cells = {c: unneutralise(values[i].strip()) if i < size else "" for c, i in at.items()}
     raw_email = cells["email"]
     if not raw_email:
         return "email is empty"

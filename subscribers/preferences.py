@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -33,9 +34,15 @@ class Preferences:
     name: str | None = None
 
 
+# Control characters (NUL among them: PostgreSQL refuses it, and a raw one broke the
+# To: header) and lone surrogates (not encodable, so not storable) become spaces.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def clean_name(raw: str | None) -> str | None:
-    """Whitespace collapsed, cut to NAME_MAX, placeholder syntax defused (names go into emails)."""
-    name = " ".join((raw or "").split())[:NAME_MAX]
+    """Whitespace collapsed, control characters and lone surrogates dropped, cut to NAME_MAX,
+    placeholder syntax defused (names go into emails)."""
+    name = " ".join(_UNPRINTABLE.sub(" ", raw or "").split())[:NAME_MAX]
     return strip_placeholders(name) if name else None
 
 

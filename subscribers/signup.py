@@ -1,20 +1,24 @@
 """Sign-up through the public form or JSON: double opt-in without revealing who is on the list.
 
-Every request gets the same answer. What differs between a new, a pending, a
-confirmed and a suppressed address is only whether a confirmation email is
-due, and that email is sent after the response (by the caller, as a task).
+Every request gets the same answer and runs the same statements: the state of
+the address (new, pending, confirmed, suppressed) is only ever tested inside
+the SQL, so neither the answer nor its timing tells the states apart. What
+differs is only whether a confirmation email is due, and that email is sent
+after the response (by the caller, as a task). Being due is recorded in
+`confirmation_sent_at` in the same transaction, so a confirmation whose task
+is lost is still found (subscribers/invitations.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, String, Table, Text, bindparam, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, String, Text, TextClause, bindparam, or_, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from config.site import SiteConfig
@@ -22,8 +26,6 @@ from db.models import (
     Consent,
     Subscriber,
     SubscriberStatus,
-    Subscription,
-    Suppression,
     UTCDateTime,
     utcnow,
 )
@@ -70,82 +72,35 @@ def request_subscription(
 ) -> SignupOutcome:
     """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only.
 
-    Written with Core statements, not the ORM unit of work: this is the hot path
-    of the public form (a new address costs four statements and a commit).
+    The same statements run whatever the address's state (new, pending,
+    confirmed, suppressed): every condition is in the SQL, so neither the
+    answer nor its timing can tell the states apart (test_signup's statement
+    listener checks it). On PostgreSQL that is one statement, on SQLite four.
     """
     email = normalize_email(raw_email)
     slugs = chosen_lists(site, lists)
     now = now or utcnow()
-    ehash = email_hash(email)
-    dialect = session.get_bind().dialect.name
-    statements = _statements(dialect)
+    values: dict[str, Any] = {
+        "email": email,
+        "ehash": email_hash(email),
+        "name": clean_name(name),
+        "now": now,
+        "cutoff": now - RESEND_AFTER,
+        "slugs": slugs,
+        "slugs_json": json.dumps(slugs),
+        **_consent_values(consent, slugs),
+    }
     connection = session.connection()
-    if dialect == "postgresql":
-        # The common case, a new address, in one round trip instead of four.
-        suppressed, new_id = connection.execute(
-            _NEW_ON_POSTGRES,
-            {
-                "email": email,
-                "ehash": ehash,
-                "name": clean_name(name),
-                "now": now,
-                "slugs": slugs,
-                **_consent_values(consent, slugs),
-            },
-        ).one()
-        if suppressed:
-            return SignupOutcome(None)
-        if new_id is not None:
-            return SignupOutcome(new_id)
-    else:
-        if connection.scalar(statements.suppressed, {"ehash": ehash}):
-            # Unsubscribed, bounced, complained or erased: never mailed again.
-            return SignupOutcome(None)
-        new_id = connection.scalar(
-            statements.new_subscriber,
-            {"email": email, "ehash": ehash, "name": clean_name(name), "now": now},
-        )
-        if new_id is not None:
-            _add_lists(session, new_id, slugs, now)
-            _add_consent(session, new_id, slugs, consent, now)
-            return SignupOutcome(new_id)
-    subscriber_id, status = session.execute(
-        select(Subscriber.id, Subscriber.status).where(Subscriber.email == email)
-    ).one()
-    if status is not SubscriberStatus.pending:
-        # Already confirmed (or gone): nothing to do, and nothing that tells the visitor so.
-        return SignupOutcome(None)
-    have = set(
-        session.scalars(
-            select(Subscription.list_slug).where(Subscription.subscriber_id == subscriber_id)
-        )
-    )
-    _add_lists(session, subscriber_id, [s for s in slugs if s not in have], now)
-    _add_consent(session, subscriber_id, slugs, consent, now)
-    due = _claim_confirmation(session, subscriber_id, now)
-    return SignupOutcome(subscriber_id if due else None)
-
-
-def _add_lists(session: Session, subscriber_id: int, slugs: list[str], now: dt.datetime) -> None:
-    if slugs:
-        # Core on the session's connection: the ORM's bulk-insert path costs more than the SQL.
-        session.connection().execute(
-            _statements(session.get_bind().dialect.name).new_subscriptions,
-            [{"subscriber_id": subscriber_id, "list_slug": s, "created_at": now} for s in slugs],
-        )
-
-
-def _add_consent(
-    session: Session,
-    subscriber_id: int,
-    slugs: list[str],
-    consent: ConsentInfo,
-    now: dt.datetime,
-) -> None:
-    session.connection().execute(
-        _statements(session.get_bind().dialect.name).new_consent,
-        {"subscriber_id": subscriber_id, "created_at": now, **_consent_values(consent, slugs)},
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        new_id, claimed_id, seen = connection.execute(_SIGNUP_ON_POSTGRES, values).one()
+        if new_id is None and claimed_id is None and not seen:
+            # Only when a concurrent request inserted this address after our snapshot
+            # (ON CONFLICT waited for it): the same statement again sees that row.
+            new_id, claimed_id, seen = connection.execute(_SIGNUP_ON_POSTGRES, values).one()
+        return SignupOutcome(new_id if new_id is not None else claimed_id)
+    for statement in _SIGNUP_ON_SQLITE[:-1]:
+        connection.execute(statement, values)
+    return SignupOutcome(connection.scalar(_SIGNUP_ON_SQLITE[-1], values))
 
 
 def _consent_values(consent: ConsentInfo, slugs: list[str]) -> dict[str, Any]:
@@ -158,12 +113,29 @@ def _consent_values(consent: ConsentInfo, slugs: list[str]) -> dict[str, Any]:
     }
 
 
-# PostgreSQL runs data-modifying CTEs: the suppression check, the new person,
-# their lists and the consent record are one statement. Nothing is written for
-# a suppressed address, and for one that exists already (`new` is empty; ON
-# CONFLICT waited for a concurrent insert of the same address to commit) the
-# caller takes the general path below.
-_NEW_ON_POSTGRES = text(
+_BINDS = (
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("cutoff", type_=UTCDateTime()),
+    bindparam("lists", type_=JSON()),
+    bindparam("name", type_=String()),
+    bindparam("ip", type_=String()),
+    bindparam("user_agent", type_=Text()),
+)
+
+
+def _typed(statement: TextClause) -> TextClause:
+    """Type the bind parameters this statement uses (text() refuses unknown names)."""
+    used = [b for b in _BINDS if f":{b.key}" in statement.text]
+    return statement.bindparams(*used)
+
+
+# PostgreSQL runs data-modifying CTEs, so the whole sign-up is one statement:
+# `new` inserts an unknown, unsuppressed address (already claimed: its
+# confirmation is due); `old` is the address if it is pending; both get the
+# lists and a consent row; `claim` takes the resend window of a pending
+# address. A confirmed or suppressed address matches nothing and nothing is
+# written. Sibling CTEs share one snapshot, so `old` never sees `new`'s row.
+_SIGNUP_ON_POSTGRES = text(
     """
     WITH blocked AS (
         SELECT 1 FROM suppressions WHERE email_hash = :ehash
@@ -174,65 +146,72 @@ _NEW_ON_POSTGRES = text(
         WHERE NOT EXISTS (SELECT 1 FROM blocked)
         ON CONFLICT DO NOTHING
         RETURNING id
+    ), old AS (
+        SELECT id, confirmation_sent_at FROM subscribers
+        WHERE email = :email AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM blocked)
+    ), person AS (
+        SELECT id FROM new UNION ALL SELECT id FROM old
     ), memberships AS (
         INSERT INTO subscriptions (subscriber_id, list_slug, created_at)
-        SELECT new.id, slug, :now FROM new, unnest(:slugs) AS slug
+        SELECT person.id, slug, :now FROM person, unnest(:slugs) AS slug
         ON CONFLICT DO NOTHING
     ), consent AS (
         INSERT INTO consents (subscriber_id, created_at, source, ip, user_agent,
                               consent_text_version, lists)
-        SELECT new.id, :now, :source, :ip, :user_agent, :consent_text_version, :lists
-        FROM new
+        SELECT person.id, :now, :source, :ip, :user_agent, :consent_text_version, :lists
+        FROM person
+    ), claim AS (
+        UPDATE subscribers SET confirmation_sent_at = :now
+        FROM old
+        WHERE subscribers.id = old.id
+          AND (old.confirmation_sent_at IS NULL OR old.confirmation_sent_at <= :cutoff)
+        RETURNING subscribers.id
     )
-    SELECT EXISTS (SELECT 1 FROM blocked), (SELECT id FROM new)
+    SELECT (SELECT id FROM new), (SELECT id FROM claim),
+           EXISTS (SELECT 1 FROM blocked) OR EXISTS (SELECT 1 FROM subscribers WHERE email = :email)
     """
-).bindparams(
-    bindparam("now", type_=UTCDateTime()),
-    bindparam("slugs", type_=postgresql.ARRAY(String(64))),
-    bindparam("lists", type_=JSON()),
-    bindparam("name", type_=String()),
-    bindparam("ip", type_=String()),
-    bindparam("user_agent", type_=Text()),
-)
+).bindparams(bindparam("slugs", type_=postgresql.ARRAY(String(64))), *_BINDS)
 
-
-def _insert_or_nothing(dialect: str, model: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING: two requests for one new address never collide."""
-    if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing()
-    return sqlite.insert(model).on_conflict_do_nothing()
-
-
-@dataclass(frozen=True)
-class _Statements:
-    suppressed: Any
-    new_subscriber: Any
-    new_subscriptions: Any
-    new_consent: Any
-
-
-@lru_cache(maxsize=4)
-def _statements(dialect: str) -> _Statements:
-    """Built once per dialect: constructing statements costs more than running them here."""
-    # Core tables, run on the session's connection: the ORM adds bookkeeping, not meaning.
-    suppressions, subscribers = Suppression.__table__.c, Subscriber.__table__
-    return _Statements(
-        suppressed=select(suppressions.reason).where(suppressions.email_hash == bindparam("ehash")),
-        new_subscriber=_insert_or_nothing(dialect, subscribers)
-        .values(
-            email=bindparam("email"),
-            email_hash=bindparam("ehash"),
-            name=bindparam("name"),
-            status=SubscriberStatus.pending,
-            cadence="instant",
-            created_at=bindparam("now", type_=UTCDateTime()),
-            confirmation_sent_at=bindparam("now", type_=UTCDateTime()),
-            soft_bounces=0,
-        )
-        .returning(subscribers.c.id),
-        new_subscriptions=_insert_or_nothing(dialect, Subscription.__table__),
-        new_consent=insert(cast(Table, Consent.__table__)),
+# SQLite has no data-modifying CTEs: four statements, always all four, each
+# with the state conditions in its WHERE clause. A new address is inserted
+# unclaimed and the last statement claims it like any pending address.
+_PENDING_ON_SQLITE = """
+    WHERE s.email = :email AND s.status = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = :ehash)
+"""
+_SIGNUP_ON_SQLITE = tuple(
+    _typed(text(sql))
+    for sql in (
+        """
+        INSERT INTO subscribers (email, email_hash, name, status, cadence, created_at,
+                                 soft_bounces)
+        SELECT :email, :ehash, :name, 'pending', 'instant', :now, 0
+        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = :ehash)
+        ON CONFLICT DO NOTHING
+        """,
+        f"""
+        INSERT INTO subscriptions (subscriber_id, list_slug, created_at)
+        SELECT s.id, slug.value, :now
+        FROM subscribers s, json_each(:slugs_json) AS slug
+        {_PENDING_ON_SQLITE}
+        ON CONFLICT DO NOTHING
+        """,
+        f"""
+        INSERT INTO consents (subscriber_id, created_at, source, ip, user_agent,
+                              consent_text_version, lists)
+        SELECT s.id, :now, :source, :ip, :user_agent, :consent_text_version, :lists
+        FROM subscribers s
+        {_PENDING_ON_SQLITE}
+        """,
+        """
+        UPDATE subscribers SET confirmation_sent_at = :now
+        WHERE email = :email AND status = 'pending'
+          AND (confirmation_sent_at IS NULL OR confirmation_sent_at <= :cutoff)
+          AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = :ehash)
+        RETURNING id
+        """,
     )
+)
 
 
 def _claim_confirmation(session: Session, subscriber_id: int, now: dt.datetime) -> bool:

@@ -10,7 +10,9 @@ server publishes each at once.
 
 A message waits in this process at most the time of one batch; the process
 publishes what is left when it exits normally. A process killed in between
-loses those messages, as it would lose a background task it had not run yet.
+loses those messages, as it would lose a background task it had not run yet:
+callers whose work must not be lost record it in the database first (a
+sign-up's confirmation is swept by `tasks.subscribers.sweep_confirmations`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from config.runtime import Runtime, get_runtime
+from web.limits import BodyLimit
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -17,6 +18,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         "`Authorization: Bearer $ADMIN_TOKEN`.",
     )
     app.state.runtime = rt
+    # Outermost of our middleware: bodies are capped before any route or parser reads them.
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -14,6 +14,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from campaigns.templating import TEMPLATES_DIR
 from config.runtime import Runtime
@@ -21,6 +23,7 @@ from db.models import Subscriber, SubscriberStatus
 from feedback import hooks
 from subscribers import preferences as prefs
 from subscribers.addresses import InvalidEmail
+from subscribers.erasure import erase
 from subscribers.links import (
     read_confirm_token,
     read_preferences_token,
@@ -104,7 +107,10 @@ async def subscribe(request: Request, background: BackgroundTasks) -> Response:
         return response
     fields = await _read_fields(request, wants_json)
     if fields is None:
-        return JSONResponse({"error": "send a JSON object with an email field"}, status_code=400)
+        return JSONResponse(
+            {"error": "send a JSON object with an email field (valid UTF-8 text)"},
+            status_code=400,
+        )
     email, lists, name = fields
     rt = _runtime(request)
     consent = ConsentInfo(
@@ -143,11 +149,21 @@ async def _confirm_later(subscriber_id: int) -> None:
         confirmation_publisher.put(subscriber_id)
 
 
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (a JSON `\\ud800` escape): no database can store it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[str], str] | None:
     if wants_json:
         try:
             body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than the parser's stack (a few KB of "[").
             return None
         if not isinstance(body, dict) or not isinstance(body.get("email"), str):
             return None
@@ -155,6 +171,8 @@ async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[st
         if not isinstance(lists, list) or not all(isinstance(x, str) for x in lists):
             return None
         name = body.get("name") if isinstance(body.get("name"), str) else ""
+        if not all(_encodable(text) for text in (body["email"], name or "", *lists)):
+            return None
         return body["email"], lists, name or ""
     form = await request.form()
     email = form.get("email")
@@ -191,6 +209,18 @@ def _record(
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str) -> HTMLResponse:
+    """Only a page with a button: mail gateways' link scanners open links, and a GET
+    must change nothing. The signed token in the form's URL is the capability (no
+    session, so no cookie to forge a request with); the form works without JavaScript."""
+    try:
+        read_confirm_token(_runtime(request).settings.secret_key, token)
+    except InvalidToken as exc:
+        return _bad_link(request, exc)
+    return _page(request, "confirm", {"action": f"/confirm/{token}"})
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+def confirm_now(request: Request, token: str) -> HTMLResponse:
     rt = _runtime(request)
     try:
         subscriber_id, hash_prefix = read_confirm_token(rt.settings.secret_key, token)
@@ -336,19 +366,37 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
+async def unsubscribe_now(request: Request, token: str) -> HTMLResponse:
     """The button and RFC 8058 one-click (`List-Unsubscribe=One-Click`); no session needed.
 
     The signed token is the proof, so there is no CSRF token to check. An
     unknown (erased) subscriber gets the same success page: they are gone.
+    With `erase` ticked on the page, the person's data is erased as well
+    (`subscribers erase`): only the hashed suppression entry stays.
     """
     rt = _runtime(request)
     try:
         subscriber_id = read_unsubscribe_token(rt.settings.secret_key, token)
     except InvalidToken as exc:
         return _bad_link(request, exc)
+    try:
+        wants_erasure = (await request.form()).get("erase") == "1"
+    except (MultiPartException, StarletteHTTPException):
+        # A mail client's malformed multipart body must not stop a one-click unsubscribe.
+        wants_erasure = False
+    kept = await run_in_threadpool(_unsubscribe, rt, subscriber_id, wants_erasure)
+    return _page(request, "unsubscribed", {"kept": kept})
+
+
+def _unsubscribe(rt: Runtime, subscriber_id: int, wants_erasure: bool) -> bool:
+    """Whether the person's address and records are still kept (the page says which)."""
     with rt.db.session() as session:
         changed = unsubscribe(session, subscriber_id)
         calls = hooks.unsubscribe_calls(session, rt.site, [subscriber_id]) if changed else []
+        person = session.get(Subscriber, subscriber_id)
+        kept = person is not None
+        if person is not None and wants_erasure:
+            erase(session, person.email)
+            kept = False
     enqueue_hooks(calls)
-    return _page(request, "unsubscribed", {})
+    return kept

@@ -7,6 +7,8 @@ request, so the route cannot be used as an open redirect.
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import update
@@ -14,7 +16,8 @@ from sqlalchemy import update
 from campaigns.compose import with_utm
 from campaigns.sponsors import by_name
 from config.runtime import Runtime
-from db.models import Delivery, SponsorClick
+from db.models import MAX_ID, Delivery, SponsorClick
+from subscribers.ratelimit import RateLimiter, make_rate_limiter
 from subscribers.tokens import InvalidToken, Purpose, read_token
 
 router = APIRouter(tags=["public"])
@@ -27,15 +30,42 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p>It may have been copied incompletely, or the offer it pointed to has ended.</p></body></html>"""
 
 
+# A click counts once per link and reader in this window; more opens still redirect.
+CLICK_WINDOW_SECONDS = 3600
+
+
+def _is_id(value: object) -> bool:
+    # bool is an int subclass; a signed `true` or 2^80 is still not an id.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def _payload(secret_key: str, token: str) -> tuple[int, int | None, str] | None:
     try:
         payload = read_token(secret_key, Purpose.redirect, token)
     except InvalidToken:
         return None
     match payload:
-        case [int(campaign_id), (int() | None) as delivery_id, str(sponsor)]:
+        case [int(campaign_id), (int() | None) as delivery_id, str(sponsor)] if _is_id(
+            campaign_id
+        ) and (delivery_id is None or _is_id(delivery_id)):
             return campaign_id, delivery_id, sponsor
     return None
+
+
+def _first_click(request: Request, token: str) -> bool:
+    """Whether this reader's click on this link counts (once per CLICK_WINDOW_SECONDS).
+
+    Archive links carry no delivery, so reloading one could otherwise inflate a
+    sponsor's clicks without limit. The key holds a hash of the token, not the token.
+    """
+    limiter: RateLimiter | None = getattr(request.app.state, "click_limiter", None)
+    if limiter is None:
+        redis_url = request.app.state.runtime.settings.redis_url
+        limiter = make_rate_limiter(1, redis_url, window=CLICK_WINDOW_SECONDS)
+        request.app.state.click_limiter = limiter
+    client = request.client.host if request.client else "unknown"
+    digest = hashlib.sha256(f"{token}|{client}".encode()).hexdigest()[:32]
+    return limiter.hit(f"click:{digest}").allowed
 
 
 @router.get("/r/{token}", response_class=RedirectResponse, responses={404: {}})
@@ -47,6 +77,9 @@ def sponsor_redirect(token: str, request: Request) -> Response:
     if found is None or sponsor is None:
         return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
     campaign_id, delivery_id, _ = found
+    target = RedirectResponse(with_utm(str(sponsor.url), campaign_id), status_code=302)
+    if not _first_click(request, token):
+        return target
     with rt.db.session() as session:
         session.add(
             SponsorClick(
@@ -59,4 +92,4 @@ def sponsor_redirect(token: str, request: Request) -> Response:
                 .where(Delivery.id == delivery_id, Delivery.campaign_id == campaign_id)
                 .values(clicked=True)
             )
-    return RedirectResponse(with_utm(str(sponsor.url), campaign_id), status_code=302)
+    return target

@@ -23,12 +23,14 @@ from config.runtime import Runtime
 from feedback.events import BadBatch, parse_body, parse_events, store_events
 from feedback.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verifier_for
 from tasks.events import process_events
+from web.limits import WEBHOOK_BODY_MAX
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["webhooks"])
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
+# web/limits.py refuses larger bodies while they stream; this check covers direct callers.
+MAX_BODY_BYTES = WEBHOOK_BODY_MAX
 PROCESS_CHUNK = 1000
 
 

@@ -52,7 +52,7 @@ def test_import_reports_each_bad_row_and_keeps_the_good(runtime: Runtime, tmp_pa
     source = tmp_path / "people.csv"
     source.write_text("email,name\nava@example.org,Ava\nbroken,Bo\nbea@example.org,Bea\n")
     result = runner.invoke(app, ["subscribers", "import", str(source), "--confirmed"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "line 3: invalid email" in result.output
     assert "3 rows: 2 added" in result.output
     again = runner.invoke(app, ["subscribers", "import", str(source), "--json"])
@@ -98,3 +98,9 @@ def test_import_of_a_missing_file_is_one_clear_error(runtime: Runtime, tmp_path:
     words = " ".join(result.output.replace("│", " ").split())
     assert "does not exist" in words, result.output
     assert "Traceback" not in result.output
+
+
+def test_add_refuses_a_non_ascii_mailbox_name_in_one_line(runtime: Runtime) -> None:
+    result = runner.invoke(app, ["subscribers", "add", "jos\u00e9@example.org"])
+    assert result.exit_code == 1
+    assert "plain ASCII" in result.output and "Traceback" not in result.output

@@ -11,10 +11,12 @@ ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/
 
 
 def reference(raw: str) -> str | None:
+    """What we store: ASCII local parts only, the domain in its IDNA form."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return None
+    return f"{result.local_part}@{result.ascii_domain}".lower()
 
 
 def ours(raw: str) -> str | None:
@@ -50,3 +52,15 @@ def test_addresses_are_trimmed_and_lowercased(raw: str, expected: str) -> None:
 def test_bad_addresses_are_refused_with_a_reason(raw: str) -> None:
     with pytest.raises(InvalidEmail):
         normalize_email(raw)
+
+
+@pytest.mark.parametrize("raw", ["jos\u00e9@example.org", "\u0436\u0435\u043d\u044f@example.org"])
+def test_a_non_ascii_local_part_is_refused_with_the_reason(raw: str) -> None:
+    """No backend we send through can deliver to it (SendGrid and most SMTP relays)."""
+    with pytest.raises(InvalidEmail, match="plain ASCII"):
+        normalize_email(raw)
+
+
+def test_an_internationalised_domain_is_stored_in_its_ascii_form() -> None:
+    assert normalize_email("Ada@B\u00fccher.example") == "ada@xn--bcher-kva.example"
+    assert normalize_email("ada@xn--bcher-kva.example") == "ada@xn--bcher-kva.example"

@@ -162,3 +162,15 @@ def test_the_file_is_streamed_in_chunks_not_read_whole(db: Database, site: SiteC
     # After the first chunk was stored, only about one chunk had been read.
     assert progress[0][0] == 100 and progress[0][1] <= 101
     assert len(progress) == 10
+
+
+def test_an_import_rejects_a_non_ascii_mailbox_name_with_the_reason(
+    db: Database, site: SiteConfig
+) -> None:
+    source = "email\njos\u00e9@example.org\nana@b\u00fccher.example\n"
+    report = import_csv(db, site, io.StringIO(source))
+    assert report.added == 1
+    [rejection] = report.rejections
+    assert rejection.line == 2 and "plain ASCII" in rejection.reason
+    with db.session() as session:
+        assert session.scalars(select(Subscriber.email)).all() == ["ana@xn--bcher-kva.example"]

@@ -138,3 +138,39 @@ def test_concurrent_requests_for_one_new_address_make_one_person_and_one_confirm
     with db.session() as session:
         assert len(session.scalars(select(Subscriber)).all()) == 1
         assert len(session.scalars(select(Consent)).all()) == 12
+
+
+def test_sign_up_issues_the_same_statements_whatever_the_state_of_the_address(
+    db: Database, site: SiteConfig
+) -> None:
+    """Timing cannot tell states apart when the work is the same: same SQL for every state."""
+    from sqlalchemy import event
+
+    with db.session() as session:
+        request_subscription(session, site, "pending@example.org", ["videos"], FORM)
+        confirmed = request_subscription(session, site, "confirmed@example.org", ["videos"], FORM)
+        assert confirmed.confirm_subscriber_id is not None
+        confirm(session, confirmed.confirm_subscriber_id, email_hash("confirmed@example.org"))
+        suppress(session, email_hash("suppressed@example.org"), "unsubscribed")
+
+    def statements_for(address: str) -> list[str]:
+        seen: list[str] = []
+
+        def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with db.session() as session:
+                request_subscription(session, site, address, ["weekly"], FORM)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return seen
+
+    by_state = {
+        state: statements_for(f"{state}@example.org")
+        for state in ("new", "pending", "confirmed", "suppressed")
+    }
+    assert by_state["new"], "no statement was seen"
+    for state in ("pending", "confirmed", "suppressed"):
+        assert by_state[state] == by_state["new"], state

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import insert, select
 
 from config.runtime import Runtime
-from db.models import Subscriber, SubscriberStatus
+from db.models import Subscriber, SubscriberStatus, utcnow
 from subscribers.links import read_confirm_token
 from subscribers.service import ConsentInfo, add_subscriber, suppress
-from tasks.subscribers import send_confirmation
+from subscribers.signup import add_by_admin, request_subscription
+from tasks.subscribers import send_confirmation, sweep_confirmations
 from tests.support.mail import link, messages
 
 
 def _pending(runtime: Runtime, email: str) -> int:
+    """A pending person whose confirmation was asked for (as `subscribers add` does)."""
     with runtime.db.session() as session:
-        return add_subscriber(session, email, ["videos"], ConsentInfo("api", "1")).id
+        person, due = add_by_admin(session, runtime.site, email, ["videos"], source="api")
+        assert due == person.id
+        return person.id
 
 
 def test_the_confirmation_email_carries_a_link_for_this_person(runtime: Runtime) -> None:
@@ -46,3 +52,58 @@ def test_no_confirmation_goes_to_someone_confirmed_or_suppressed_meanwhile(
     assert send_confirmation(gone) is False
     assert send_confirmation(123456) is False
     assert messages(runtime.settings.outbox_dir) == []
+
+
+def test_a_confirmation_queued_twice_is_mailed_once(runtime: Runtime) -> None:
+    sid = _pending(runtime, "twice@example.org")
+    assert send_confirmation(sid) is True
+    assert send_confirmation(sid) is False
+    assert len(messages(runtime.settings.outbox_dir)) == 1
+
+
+def test_the_sweep_mails_a_confirmation_whose_task_was_never_queued(runtime: Runtime) -> None:
+    """A web process killed after answering loses the queued id; the sweep finds the person."""
+    asked = utcnow() - dt.timedelta(minutes=2)
+    with runtime.db.session() as session:
+        form = ConsentInfo("form", "1")
+        request_subscription(session, runtime.site, "lost@example.org", [], form, now=asked)
+        # Imported people were never asked for a confirmation: the sweep leaves them alone.
+        add_subscriber(session, "imported@example.org", ["videos"], ConsentInfo("import", "1"))
+    assert sweep_confirmations() == 1
+    [mail] = messages(runtime.settings.outbox_dir)
+    assert mail["To"].addresses[0].addr_spec == "lost@example.org"
+    assert sweep_confirmations() == 0
+    assert len(messages(runtime.settings.outbox_dir)) == 1
+
+
+def test_a_stored_address_the_backend_cannot_take_fails_that_confirmation_only(
+    runtime: Runtime,
+) -> None:
+    """Rows stored before non-ASCII local parts were refused must not crash the task."""
+    with runtime.db.session() as session:
+        sid = session.execute(
+            insert(Subscriber)
+            .values(
+                email="jos\u00e9@example.org",
+                email_hash="0" * 64,
+                status=SubscriberStatus.pending,
+                cadence="instant",
+                created_at=utcnow(),
+                confirmation_sent_at=utcnow(),
+                soft_bounces=0,
+            )
+            .returning(Subscriber.id)
+        ).scalar_one()
+    assert send_confirmation(sid) is False
+    assert messages(runtime.settings.outbox_dir) == []
+    other = _pending(runtime, "plain@example.org")
+    assert send_confirmation(other) is True
+
+
+def test_beat_sweeps_owed_confirmations_every_minute() -> None:
+    from tasks.app import beat_schedule, celery_app
+
+    entry = beat_schedule()["sweep-confirmations"]
+    assert entry["task"] == "tasks.subscribers.sweep_confirmations"
+    assert entry["schedule"] == dt.timedelta(minutes=1)
+    assert entry["task"] in celery_app.tasks

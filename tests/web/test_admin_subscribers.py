@@ -67,3 +67,16 @@ def test_import_through_the_api_reports_rejected_rows(admin: TestClient) -> None
     assert [r["line"] for r in report["rejections"]] == [3, 4]
     headerless = admin.post("/api/subscribers/import", content=b"name\nx\n")
     assert headerless.status_code == 422
+
+
+def test_the_api_refuses_a_non_ascii_mailbox_name_with_the_reason(
+    admin: TestClient, runtime: Runtime
+) -> None:
+    refused = admin.post("/api/subscribers", json={"email": "jos\u00e9@example.org"})
+    assert refused.status_code == 422
+    assert "plain ASCII" in refused.json()["detail"]
+    idn = admin.post("/api/subscribers", json={"email": "ana@b\u00fccher.example"})
+    assert idn.status_code == 201 and idn.json()["email"] == "ana@xn--bcher-kva.example"
+    assert [m["To"].addresses[0].addr_spec for m in messages(runtime.settings.outbox_dir)] == [
+        "ana@xn--bcher-kva.example"
+    ]

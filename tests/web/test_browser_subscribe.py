@@ -106,6 +106,8 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(server: Runtime) -
         page.set_content(html_part.get_content())  # type: ignore[attr-defined]
         page.screenshot(path=str(ARTIFACTS / "subscribe-2b-confirmation-email.png"), full_page=True)
         page.goto(link(mail, "/confirm/"))
+        page.screenshot(path=str(ARTIFACTS / "subscribe-2c-confirm-button.png"), full_page=True)
+        page.get_by_role("button", name="Confirm my subscription").click()
         expect(page.get_by_role("heading", name="You're subscribed")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "subscribe-3-confirmed.png"), full_page=True)
 

@@ -63,7 +63,11 @@ def test_subscribing_with_the_form_sends_a_confirmation_that_confirms(
         assert consent.ip == "testclient"
         assert consent.consent_text_version == runtime.site.newsletter.consent_text_version
     page = client.get(confirm_url)
-    assert page.status_code == 200 and "subscribed" in page.text
+    assert page.status_code == 200 and "Confirm my subscription" in page.text
+    action = re.search(r'<form method="post" action="([^"]+)">', page.text)
+    assert action is not None and confirm_url.endswith(action.group(1))
+    done = client.post(action.group(1))
+    assert done.status_code == 200 and "subscribed" in done.text
     with runtime.db.session() as session:
         person = session.scalars(select(Subscriber)).one()
         assert person.status is SubscriberStatus.confirmed
@@ -117,15 +121,17 @@ def test_a_forged_or_wrong_purpose_confirm_link_is_refused(
 ) -> None:
     forged = confirm_token("not-our-secret-key-0123456789abcdef", 1, "ab" * 32)
     assert client.get(f"/confirm/{forged}").status_code == 400
+    assert client.post(f"/confirm/{forged}").status_code == 400
     wrong = make_token(runtime.settings.secret_key, Purpose.unsubscribe, [1, None])
     assert client.get(f"/confirm/{wrong}").status_code == 400
+    assert client.post(f"/confirm/{wrong}").status_code == 400
 
 
 def test_a_confirm_link_for_someone_erased_no_longer_works(
     client: TestClient, runtime: Runtime
 ) -> None:
     token = confirm_token(runtime.settings.secret_key, 999, "ab" * 32)
-    page = client.get(f"/confirm/{token}")
+    page = client.post(f"/confirm/{token}")
     assert page.status_code == 404
 
 
@@ -286,3 +292,120 @@ def test_with_a_broker_the_confirmation_is_queued_as_a_task_after_the_response(
         person = session.scalars(select(Subscriber)).one()
     assert queued_calls(redis_url) == [("tasks.subscribers.send_confirmation", f"({person.id},)")]
     assert messages(runtime.settings.outbox_dir) == []  # a worker's job, not this process's
+
+
+def test_opening_a_confirmation_link_confirms_nothing_until_the_button_is_pressed(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Mail gateways' link scanners GET every link (and follow what it links to)."""
+    assert client.post("/subscribe", data={"email": "scan@example.org"}).status_code == 200
+    [mail] = messages(runtime.settings.outbox_dir)
+    confirm_url = link(mail, "/confirm/")
+    for _ in range(3):
+        page = client.get(confirm_url)
+        assert page.status_code == 200
+        assert re.search(r'<form method="post" action="/confirm/[^"]+">', page.text)
+    with runtime.db.session() as session:
+        person = session.scalars(select(Subscriber)).one()
+        assert person.status is SubscriberStatus.pending
+        assert session.scalars(select(Consent.confirmed_at)).one() is None
+    assert client.post(confirm_url).status_code == 200
+    with runtime.db.session() as session:
+        assert session.scalars(select(Subscriber.status)).one() is SubscriberStatus.confirmed
+
+
+def test_the_unsubscribe_page_says_what_is_kept_and_it_is_kept(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sid = _confirmed(runtime, "keep@example.org")
+    page = client.get(runtime.links.unsubscribe_url(sid, None))
+    assert "keep your address, marked\nas unsubscribed" in page.text
+    done = client.post(runtime.links.unsubscribe_url(sid, None), data={"erase": ""})
+    assert "We keep your address, marked as unsubscribed" in done.text
+    with runtime.db.session() as session:
+        person = session.get(Subscriber, sid)
+        assert person is not None and person.email == "keep@example.org"
+        assert person.status is SubscriberStatus.unsubscribed
+        assert session.scalars(select(Consent)).all() != []
+
+
+def test_unsubscribing_with_erase_leaves_only_the_scrambled_address(
+    client: TestClient, runtime: Runtime
+) -> None:
+    sid = _confirmed(runtime, "forget@example.org")
+    done = client.post(runtime.links.unsubscribe_url(sid, None), data={"erase": "1"})
+    assert done.status_code == 200
+    assert "We keep only a scrambled form" in done.text
+    with runtime.db.session() as session:
+        assert session.get(Subscriber, sid) is None
+        assert session.scalars(select(Consent)).all() == []
+        assert session.scalars(select(Subscription)).all() == []
+        kept = session.get(Suppression, email_hash("forget@example.org"))
+        assert kept is not None and kept.reason == "unsubscribed"
+    # A mail client's one-click POST afterwards still succeeds and keeps nothing.
+    again = client.post(
+        runtime.links.unsubscribe_url(sid, None), content=b"List-Unsubscribe=One-Click"
+    )
+    assert again.status_code == 200 and "We keep only a scrambled form" in again.text
+
+
+def test_an_erased_persons_old_links_do_not_reach_the_next_subscriber(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """SQLite handed an erased newest id to the next sign-up; the old links then controlled it."""
+    from subscribers.erasure import erase
+
+    old = _confirmed(runtime, "first@example.org")
+    unsubscribe_url = runtime.links.unsubscribe_url(old, 3)
+    preferences_url = runtime.links.preferences_url(old)
+    with runtime.db.session() as session:
+        erase(session, "first@example.org")
+    new = _confirmed(runtime, "second@example.org")
+    assert new != old
+    page = client.get(preferences_url)
+    assert page.status_code == 404 and "second@example.org" not in page.text
+    changed = client.post(preferences_url, data={"lists": ["weekly"], "cadence": "weekly"})
+    assert changed.status_code == 404
+    assert client.post(unsubscribe_url, content=b"List-Unsubscribe=One-Click").status_code == 200
+    assert _status(runtime, new) is SubscriberStatus.confirmed
+    with runtime.db.session() as session:
+        assert session.scalars(select(Subscription.list_slug)).all() == ["videos"]
+
+
+def test_a_non_ascii_mailbox_name_is_refused_at_sign_up_with_the_reason(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Building its message raised deep in the send; no backend we use delivers it."""
+    form = client.post("/subscribe", data={"email": "jos\u00e9@example.org"})
+    assert form.status_code == 400 and "plain ASCII" in form.text
+    api = client.post("/subscribe", json={"email": "jos\u00e9@example.org"})
+    assert api.status_code == 400 and "plain ASCII" in api.json()["error"]
+    with runtime.db.session() as session:
+        assert session.scalars(select(Subscriber)).all() == []
+    assert messages(runtime.settings.outbox_dir) == []
+
+
+def test_one_click_unsubscribe_works_whatever_body_the_mail_client_sends(
+    client: TestClient, runtime: Runtime
+) -> None:
+    bodies = [
+        (b"", None),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+        (b"--b\r\ngarbage", "multipart/form-data; boundary=b"),
+        (b"One-Click", "multipart/form-data"),  # no boundary
+        (
+            b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+        (b"List-Unsubscribe=One-Click", "text/plain"),
+    ]
+    for n, (body, content_type) in enumerate(bodies):
+        sid = _confirmed(runtime, f"client{n}@example.org")
+        headers = {"Content-Type": content_type} if content_type else {}
+        answer = client.post(runtime.links.unsubscribe_url(sid, 1), content=body, headers=headers)
+        assert answer.status_code == 200, (n, answer.text)
+        assert _status(runtime, sid) is SubscriberStatus.unsubscribed

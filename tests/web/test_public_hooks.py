@@ -28,8 +28,8 @@ def test_confirming_and_unsubscribing_each_send_one_signed_hook(runtime: Runtime
         )
         client = TestClient(create_app(runtime))
         token = confirm_token(runtime.settings.secret_key, sid, email_hash("ivy@example.org"))
-        assert client.get(f"/confirm/{token}").status_code == 200
-        assert client.get(f"/confirm/{token}").status_code == 200  # again: no second hook
+        assert client.post(f"/confirm/{token}").status_code == 200
+        assert client.post(f"/confirm/{token}").status_code == 200  # again: no second hook
         unsubscribe = runtime.links.unsubscribe_url(sid, None).removeprefix(runtime.base_url)
         assert client.post(unsubscribe, content=b"List-Unsubscribe=One-Click").status_code == 200
     events = [json.loads(r.body) for r in server.requests]
