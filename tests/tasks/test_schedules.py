@@ -59,7 +59,9 @@ def test_the_sweeper_starts_a_scheduled_campaign_that_is_due(runtime: Runtime) -
     with runtime.db.session() as session:
         from campaigns.compose import create_campaign
 
-        campaign_id = create_campaign(session, runtime.site, lists=["videos"], subject="Hi").id
+        campaign_id = create_campaign(
+            session, runtime.site, lists=["videos"], subject="Hi", intro="A note from the editor."
+        ).id
     campaign_send.schedule(
         runtime.db, campaign_id, send_at=utcnow() - dt.timedelta(seconds=1), local_time=None
     )
