@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -16,7 +16,7 @@ from campaigns.preview import get_campaign, preview
 from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
 from db.engine import Database
-from db.models import Campaign
+from db.models import MAX_ID, Campaign
 from delivery import campaign_send
 from delivery.ledger import counts_by_status
 from delivery.message import SendError
@@ -97,7 +97,9 @@ class CampaignIn(BaseModel):
     lists: list[str] = Field(
         default_factory=list, description="Audience lists; default lists if empty."
     )
-    post_ids: list[int] | None = Field(None, description="Posts to include; new posts if left out.")
+    post_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, description="Posts to include; new posts if left out."
+    )
     subject: str | None = Field(
         None,
         description="Sandboxed Jinja with `lead`, `posts` and `newsletter`, "
