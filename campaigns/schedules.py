@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaigns.compose import EmptyCampaign, create_campaign, new_posts
+from campaigns.templating import TemplateRenderError
 from config.site import Schedule, SiteConfig
 from db.engine import Database
 from db.models import Feed, Post, PostKind, ScheduleRun, utcnow
@@ -254,6 +255,9 @@ def _fire(
                 )
             except EmptyCampaign:  # only_if_new = false and nothing at all to send
                 run.outcome, run.reason = "skipped", "no posts to send"
+                return Firing(schedule.name, due, "skipped", run.reason)
+            except TemplateRenderError as exc:  # the schedule's subject: recorded, not retried
+                run.outcome, run.reason = "skipped", f"schedule {schedule.name}: {exc}"
                 return Firing(schedule.name, due, "skipped", run.reason)
             run.campaign_id = campaign.id
             return Firing(schedule.name, due, "created", campaign_id=campaign.id)

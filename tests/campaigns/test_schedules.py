@@ -155,6 +155,19 @@ def test_a_digest_without_posts_or_intro_sends_nothing(db: Database, site: SiteC
         assert (run.outcome, run.reason) == ("skipped", "no posts to send")
 
 
+def test_a_schedule_whose_subject_is_refused_records_why(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest(subject="{{ lead.__class__ }}"))
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
+    assert firing.outcome == "skipped"
+    assert firing.reason is not None and "template campaign subject:1: access to attribute" in (
+        firing.reason
+    )
+    assert run_due(db, site, at(2026, 11, 30, 15, 6)) == []  # recorded once, not retried
+    with db.session() as session:
+        assert session.scalars(select(Campaign)).all() == []
+
+
 def test_a_late_digest_within_grace_still_sends(db: Database, site: SiteConfig) -> None:
     site = with_schedules(site, digest())
     add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
