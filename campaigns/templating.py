@@ -108,11 +108,16 @@ def render_string(source: str, context: dict[str, object], name: str) -> str:
     if len(source) > MAX_SOURCE_CHARS:
         raise TemplateRenderError(f"template {name}: longer than {MAX_SOURCE_CHARS} characters")
     try:
-        template: Template = sandbox().from_string(source)
-        return template.render(context)
+        return _compiled(source).render(context)
     except TemplateError as exc:
         line = getattr(exc, "lineno", None) or 1
         raise TemplateRenderError(f"template {name}:{line}: {_message(exc)}") from exc
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """Compiling costs ~0.6 ms and a campaign renders its subject once per variant."""
+    return sandbox().from_string(source)
 
 
 def _message(exc: TemplateError) -> str:
