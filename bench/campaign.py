@@ -137,8 +137,16 @@ def measure(size: int, *, naive: bool) -> Run:
             seed(db, WARM_UP, list_slug="weekly", prefix="warm")
             site = load_site(PROJECT_ROOT / "site.example.toml")
             with db.session() as session:
-                warm_up_id = create_campaign(session, site, lists=["weekly"], subject="Warm").id
-                campaign_id = create_campaign(session, site, lists=["videos"], subject="Bench").id
+                warm_up_id = create_campaign(
+                    session, site, lists=["weekly"], subject="Warm", intro="A note from the editor."
+                ).id
+                campaign_id = create_campaign(
+                    session,
+                    site,
+                    lists=["videos"],
+                    subject="Bench",
+                    intro="A note from the editor.",
+                ).id
             env = worker_env(url, fake.url)
             with worker(env) as pid:
                 settings = load_settings(database_url=url, redis_url=REDIS_URL)

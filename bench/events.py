@@ -126,6 +126,7 @@ def _seed(database: Database, people: int) -> tuple[int, list[tuple[int, str]]]:
     with database.session() as session:
         campaign = Campaign(
             subject="Bench",
+            subject_template="Bench",
             status=CampaignStatus.sent,
             list_slugs=["videos"],
             post_ids=[],

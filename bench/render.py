@@ -84,7 +84,8 @@ def _posts(n: int) -> list[Post]:
 def realistic_edition() -> RenderedEdition:
     campaign = Campaign(
         id=1,
-        subject="{{ lead.title }}",
+        subject="",
+        subject_template="{{ lead.title }}",
         intro="Ten posts this week.",
         status=CampaignStatus.draft,
         template="edition",

@@ -1,4 +1,11 @@
-"""Compose a campaign from posts and turn it into its stored edition."""
+"""Compose a campaign from posts and turn it into its stored edition.
+
+Invariants: a campaign carries at least one post or a written intro (an email
+of only a sponsor and disclaimers is never made); `Campaign.subject` is always
+rendered text -- at creation from `subject_template` and the chosen posts, and
+from the lead edition once the editions are stored, so lists and reports show
+what people got. The template is rendered in the sandbox (campaigns.templating).
+"""
 
 from __future__ import annotations
 
@@ -28,8 +35,15 @@ from db.models import Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
 DEFAULT_SUBJECT = "{{ lead.title if lead else newsletter.name }}"
 
 
+LEAD_VARIANT = "default"  # the edition an uncapped subscriber gets (campaigns.variants.DEFAULT)
+
+
 class CampaignError(ValueError):
     """The campaign cannot be composed or sent as asked; the message says why."""
+
+
+class EmptyCampaign(CampaignError):
+    """Neither posts nor an intro: there is nothing to send."""
 
 
 def create_campaign(
@@ -50,8 +64,16 @@ def create_campaign(
     if not lists:
         raise CampaignError("a campaign needs at least one list")
     posts = _chosen_posts(session, post_ids) if post_ids else new_posts(session, schedule_name, now)
+    if not posts and not intro.strip():
+        raise EmptyCampaign(
+            "a campaign needs at least one post or a written intro (--intro): "
+            "there are no new posts to send"
+        )
+    template = subject or DEFAULT_SUBJECT
+    views = [post_view(p, site.newsletter.tz) for p in posts]
     campaign = Campaign(
-        subject=subject or DEFAULT_SUBJECT,
+        subject=render_subject(site, template, views),
+        subject_template=template,
         intro=intro,
         status=CampaignStatus.draft,
         list_slugs=list(lists),
@@ -110,12 +132,24 @@ def post_view(post: Post, tz: dt.tzinfo) -> PostView:
 
 
 def render_subject(site: SiteConfig, template: str, posts: Sequence[PostView]) -> str:
+    """The subject line from its (untrusted, sandboxed) template; one line, never empty."""
     context: dict[str, object] = {
         "lead": posts[0] if posts else None,
         "posts": posts,
         "newsletter": site.newsletter,
     }
-    return render_string(template, context, name="campaign subject")
+    subject = " ".join(render_string(template, context, name="campaign subject").split())
+    if not subject:
+        raise CampaignError("the campaign subject is empty")
+    return subject
+
+
+def require_content(campaign: Campaign) -> None:
+    """Refuse to send a campaign with neither posts nor an intro (e.g. one made before the rule)."""
+    if not campaign.post_ids and not campaign.intro.strip():
+        raise EmptyCampaign(
+            f"campaign {campaign.id} has no posts and no intro: there is nothing to send"
+        )
 
 
 def with_utm(url: str, campaign_id: int) -> str:
@@ -153,7 +187,7 @@ def compose_edition(
     )
     return render_edition(
         site,
-        subject=render_subject(site, campaign.subject, views),
+        subject=render_subject(site, campaign.subject_template, views),
         intro=campaign.intro,
         posts=views,
         sponsor=sponsor_view(
@@ -216,6 +250,8 @@ def store_edition(
         row = Edition(campaign_id=campaign.id, variant=variant)
         session.add(row)
     row.subject = edition.subject
+    if variant == LEAD_VARIANT:
+        campaign.subject = edition.subject  # from now on: what was sent
     row.html = edition.html
     row.text = edition.text
     row.sponsor_name = edition.sponsor_name

@@ -34,7 +34,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campaigns.compose import create_campaign, new_posts
+from campaigns.compose import EmptyCampaign, create_campaign, new_posts
+from campaigns.templating import TemplateRenderError
 from config.site import Schedule, SiteConfig
 from db.engine import Database
 from db.models import Feed, Post, PostKind, ScheduleRun, utcnow
@@ -176,15 +177,23 @@ def _fire(
             ):
                 run.outcome, run.reason = "skipped", "no new posts since the last campaign"
                 return Firing(schedule.name, due, "skipped", run.reason)
-            campaign = create_campaign(
-                session,
-                site,
-                lists=schedule.lists,
-                post_ids=post_ids,
-                subject=schedule.subject,
-                schedule_name=schedule.name,
-                now=now,
-            )
+            try:
+                campaign = create_campaign(
+                    session,
+                    site,
+                    lists=schedule.lists,
+                    post_ids=post_ids,
+                    subject=schedule.subject,
+                    intro=schedule.intro,
+                    schedule_name=schedule.name,
+                    now=now,
+                )
+            except EmptyCampaign:  # only_if_new = false and nothing at all to send
+                run.outcome, run.reason = "skipped", "no posts to send"
+                return Firing(schedule.name, due, "skipped", run.reason)
+            except TemplateRenderError as exc:  # the schedule's subject: recorded, not retried
+                run.outcome, run.reason = "skipped", f"schedule {schedule.name}: {exc}"
+                return Firing(schedule.name, due, "skipped", run.reason)
             run.campaign_id = campaign.id
             return Firing(schedule.name, due, "created", campaign_id=campaign.id)
     except IntegrityError:

@@ -18,14 +18,14 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.compose import build_edition, edition_day
+from campaigns.compose import LEAD_VARIANT, build_edition, edition_day, require_content
 from campaigns.render import RenderedEdition
 from campaigns.sponsors import by_name, reaches, sponsor_order
 from config.site import SiteConfig, Sponsor
 from db.ids import among
 from db.models import Campaign, Delivery, DeliveryStatus, Edition, Subscription, utcnow
 
-DEFAULT = "default"  # what an uncapped subscriber gets; previews and the archive show it
+DEFAULT = LEAD_VARIANT  # what an uncapped subscriber gets; previews and the archive show it
 HOUSE = "house"
 NONE = "none"
 
@@ -50,6 +50,7 @@ def render_variants(
     session: Session, site: SiteConfig, campaign: Campaign, day: dt.date | None = None
 ) -> dict[str, RenderedEdition]:
     """Every edition this campaign may send, keyed by variant name, in offer order."""
+    require_content(campaign)
     return {
         variant: build_edition(session, site, campaign, sponsor=sponsor)
         for variant, sponsor in variant_plan(site, campaign, day)

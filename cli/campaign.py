@@ -29,8 +29,14 @@ campaign_app = typer.Typer(help="Create, preview and send campaigns.", no_args_i
 def create(
     lists: list[str] = typer.Option(None, "--list", "-l", help="Audience list (repeatable)."),
     posts: str | None = typer.Option(None, help="Post ids, comma-separated (default: new posts)."),
-    subject: str | None = typer.Option(None, help="Subject; Jinja, e.g. '{{ lead.title }}'."),
-    intro: str = typer.Option("", help="A short note shown above the posts."),
+    subject: str | None = typer.Option(
+        None,
+        help="Subject template with lead, posts and newsletter, e.g. 'New: {{ lead.title }}' "
+        "(default: the lead post's title).",
+    ),
+    intro: str = typer.Option(
+        "", help="A short note above the posts; a campaign needs posts or an intro."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the campaign as JSON."),
 ) -> None:
     """Compose a draft campaign from new posts (or the posts given)."""

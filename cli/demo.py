@@ -1,23 +1,35 @@
-"""`broadsheet demo`: the whole pipeline on embedded defaults, from bundled feeds to the outbox."""
+"""`broadsheet demo`: the whole pipeline on embedded defaults, from bundled feeds to the outbox.
+
+The sample channel's thumbnails are files the project ships (web/static/demo),
+which the web app serves at DEMO_BASE_URL/static/demo/. The demo's emails are
+read from the outbox folder with no server running, so the demo inlines those
+thumbnails as data: URLs; a real feed's thumbnails stay links.
+"""
 
 from __future__ import annotations
 
+import base64
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.progress import Progress
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from campaigns.compose import create_campaign
 from config.runtime import Runtime
 from config.settings import PROJECT_ROOT, VAR_DIR, load_settings
 from content.polling import ingest_file
 from db.migrate import upgrade
+from db.models import Post
 from delivery import campaign_send
 from subscribers.service import ConsentInfo, add_subscriber
+from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
 
 SAMPLES = PROJECT_ROOT / "content" / "samples"
 DEMO_DIR = VAR_DIR / "demo"
+DEMO_BASE_URL = "http://127.0.0.1:8000"  # `broadsheet serve` on its defaults
 
 # Fictional people at the reserved example.org domain; countries differ so the
 # crisis line shows its localisation.
@@ -48,7 +60,7 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
         mail_backend="outbox",
         outbox_dir=directory / "outbox",
         site_config=PROJECT_ROOT / "site.example.toml",
-        base_url="http://127.0.0.1:8000",
+        base_url=DEMO_BASE_URL,
         environment="development",
     )
     rt = Runtime(settings)
@@ -60,6 +72,7 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
         )
     consent = ConsentInfo(source="demo", text_version=rt.site.newsletter.consent_text_version)
     with rt.db.session() as session:
+        inline_demo_thumbnails(session)
         for email, name, country, lists in DEMO_PEOPLE:
             person = add_subscriber(session, email, lists, consent, confirmed=True, name=name)
             person.country = country
@@ -85,3 +98,16 @@ def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> De
         counts = counts_by_status(session, campaign_id)
     rt.db.engine.dispose()
     return DemoResult(campaign_id, settings.outbox_dir, database, counts)
+
+
+def inline_demo_thumbnails(session: Session) -> int:
+    """Point posts at the shipped thumbnails as data: URLs, so the outbox shows them offline."""
+    prefix = f"{DEMO_BASE_URL}{DEMO_THUMBNAILS_URL}/"
+    inlined = 0
+    for post in session.scalars(select(Post).where(Post.thumbnail_url.startswith(prefix))):
+        path = DEMO_THUMBNAILS_DIR / str(post.thumbnail_url).removeprefix(prefix)
+        if path.parent == DEMO_THUMBNAILS_DIR and path.suffix == ".png" and path.is_file():
+            encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+            post.thumbnail_url = f"data:image/png;base64,{encoded}"
+            inlined += 1
+    return inlined

@@ -66,6 +66,7 @@ def demo() -> None:
 
 
 @app.command()
+@one_line_errors
 def web(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -74,6 +75,7 @@ def web(
     ),
 ) -> None:
     """Run the web app (public pages, admin API, webhooks)."""
+    runtime().settings.check_listen(host)
     uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True, workers=workers)
 
 
@@ -123,6 +125,7 @@ def serve(
 ) -> None:
     """Web, worker and beat on one machine: processes with REDIS_URL, threads without."""
     rt = runtime()
+    rt.settings.check_listen(host)
     if rt.settings.embedded:
         from tasks.embedded import start_embedded_beat
 

@@ -36,7 +36,7 @@ def campaign(
         report = campaign_report(session, campaign_id)
         timeline = campaign_timeline(session, campaign_id) if plot else None
     if plot and timeline is not None:
-        write_timeline_png(timeline, f"Campaign {campaign_id}: {report.subject}", plot)
+        write_timeline_png(timeline, plot)
     if as_json:
         print_json(report.as_dict())
     else:

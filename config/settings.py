@@ -1,11 +1,15 @@
 """Process settings, read once from the environment and `.env`.
 
 Everything that differs between a laptop demo and production lives here, so a
-wrong value fails at start-up with one clear line instead of mid-send.
+wrong value fails at start-up with one clear line instead of mid-send. Every
+entry point (the `broadsheet` commands, `web.asgi` under uvicorn, the Celery
+app) turns a SettingsError into that one line through
+`config.startup.settings_or_exit`; the rules themselves live only here.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -83,20 +87,43 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
+        # Cross-field rules name their setting first ("SECRET_KEY: ..."), as field errors do.
         if self.environment == "production":
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
-                    "SECRET_KEY must be set to a random value of 32+ characters in production"
+                    "SECRET_KEY: must be set to a random value of 32+ characters in production"
                 )
             if self.admin_token == DEV_ADMIN_TOKEN or len(self.admin_token) < 24:
                 raise ValueError(
-                    "ADMIN_TOKEN must be set to a random value of 24+ characters in production"
+                    "ADMIN_TOKEN: must be set to a random value of 24+ characters in production"
                 )
         if self.mail_backend == "sendgrid" and not self.sendgrid_api_key:
-            raise ValueError("MAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+            raise ValueError("SENDGRID_API_KEY: needed with MAIL_BACKEND=sendgrid")
         if self.mail_backend == "smtp" and not self.smtp_url:
-            raise ValueError("MAIL_BACKEND=smtp needs SMTP_URL")
+            raise ValueError("SMTP_URL: needed with MAIL_BACKEND=smtp")
         return self
+
+    def check_listen(self, host: str) -> None:
+        """Refuse to serve beyond this machine while the well-known development secrets sign links
+        and guard /api: anyone who can reach the port could forge tokens and call the admin API.
+        """
+        if is_loopback(host):
+            return
+        unsafe = [
+            (name, length)
+            for name, value, dev, length in (
+                ("SECRET_KEY", self.secret_key, DEV_SECRET_KEY, 32),
+                ("ADMIN_TOKEN", self.admin_token, DEV_ADMIN_TOKEN, 24),
+            )
+            if value == dev
+        ]
+        if unsafe:
+            names = " and ".join(name for name, _ in unsafe)
+            wanted = " and ".join(f"{name} ({n}+ random characters)" for name, n in unsafe)
+            raise SettingsError(
+                f"refusing to listen on {host} with the development {names}: "
+                f"set {wanted} in the environment or .env, or listen on 127.0.0.1"
+            )
 
     @property
     def embedded(self) -> bool:
@@ -114,6 +141,16 @@ class Settings(BaseSettings):
         return self.site_config
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and `localhost` reach only this machine; anything else may not."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to a public interface
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one readable line."""
     try:
@@ -121,9 +158,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]).upper()
-        message = str(first["msg"]).removeprefix("Value error, ")
-        prefix = f"setting {where}: " if where else "settings: "
-        raise SettingsError(prefix + message) from None
+        message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())
+        raise SettingsError(
+            f"setting {where}: {message}" if where else f"setting {message}"
+        ) from None
 
 
 @lru_cache(maxsize=1)

@@ -141,6 +141,9 @@ class Schedule(_Strict):
     only_if_new: bool = True
     grace_minutes: int = Field(default=360, ge=0)
     subject: str | None = None
+    # A written note above the posts; with only_if_new = false it lets a digest go
+    # out when there are no posts (a campaign needs posts or an intro).
+    intro: str = ""
     feeds: tuple[str, ...] = ()
 
     @field_validator("cron")

@@ -1,8 +1,27 @@
-"""What a long-lived process (web, worker) does once it has finished starting."""
+"""What a process does as it starts (settings checked, one line on a mistake) and once it
+has finished starting (objects frozen out of the garbage collector's sight).
+"""
 
 from __future__ import annotations
 
 import gc
+import sys
+
+from config.settings import Settings, SettingsError, get_settings
+
+
+def settings_or_exit() -> Settings:
+    """The process's settings; a bad one ends the process with one line on stderr, exit 1.
+
+    Called where each kind of process starts (tasks.app, web.asgi, the CLI) so
+    that no entry point shows a traceback for a mistake the user fixes in .env.
+    """
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
 
 
 def freeze_startup_objects() -> None:

@@ -226,7 +226,11 @@ class Campaign(Base):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The subject as people see it (rendered when the campaign is made, replaced by
+    # the sent edition's subject when sending starts); lists and reports show this.
     subject: Mapped[str] = mapped_column(Text)
+    # The subject as written (sandboxed Jinja, e.g. "New: {{ lead.title }}").
+    subject_template: Mapped[str] = mapped_column(Text)
     intro: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), index=True)
     template: Mapped[str] = mapped_column(String(64), default="edition")

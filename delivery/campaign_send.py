@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, select, update
 from sqlalchemy.orm import Session
 
-from campaigns.compose import CampaignError, store_edition
+from campaigns.compose import CampaignError, require_content, store_edition
 from campaigns.variants import assign_variants, render_variants
 from config.site import SiteConfig
 from db.engine import Database
@@ -475,6 +475,7 @@ def schedule(
         campaign = _campaign(session, campaign_id, lock=True)
         if campaign.status not in SENDABLE:
             raise CampaignError(f"campaign {campaign_id} is {campaign.status.value}; cannot send")
+        require_content(campaign)
         campaign.local_send_time = ledger.parse_local_time(local_time) if local_time else None
         campaign.send_at = send_at
         campaign.status = CampaignStatus.scheduled if send_at else CampaignStatus.draft

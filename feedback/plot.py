@@ -17,7 +17,9 @@ from matplotlib.figure import Figure
 from feedback.reports import Timeline
 
 
-def timeline_png(timeline: Timeline, title: str) -> bytes:
+def timeline_png(timeline: Timeline, title: str | None = None) -> bytes:
+    """The plot; the title (the timeline's own by default) is also the PNG's Title metadata."""
+    title = timeline.title if title is None else title
     figure = Figure(figsize=(9, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -49,11 +51,11 @@ def timeline_png(timeline: Timeline, title: str) -> bytes:
     figure.autofmt_xdate()
     figure.tight_layout()
     out = io.BytesIO()
-    figure.savefig(out, format="png")
+    figure.savefig(out, format="png", metadata={"Title": title})
     return out.getvalue()
 
 
-def write_timeline_png(timeline: Timeline, title: str, path: Path) -> Path:
+def write_timeline_png(timeline: Timeline, path: Path, title: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(timeline_png(timeline, title))
     return path

@@ -261,10 +261,12 @@ class Timeline:
     delivered: list[dt.datetime]
     clicks: list[dt.datetime]
     sponsor_clicks: list[dt.datetime]
+    title: str = ""  # "Campaign 12: <the subject as sent>"
 
 
 def campaign_timeline(session: Session, campaign_id: int) -> Timeline:
-    if session.get(Campaign, campaign_id) is None:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
         raise NotFound(f"no campaign with id {campaign_id}")
     of_campaign = Delivery.campaign_id == campaign_id
 
@@ -280,6 +282,7 @@ def campaign_timeline(session: Session, campaign_id: int) -> Timeline:
         sponsor_clicks=times(
             select(SponsorClick.clicked_at).where(SponsorClick.campaign_id == campaign_id)
         ),
+        title=f"Campaign {campaign_id}: {campaign.subject}",
     )
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
 
-from config.settings import Settings, get_settings
-from config.startup import freeze_startup_objects
+from config.settings import Settings
+from config.startup import freeze_startup_objects, settings_or_exit
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -83,4 +83,4 @@ def _freeze_startup_objects(**_: object) -> None:
     freeze_startup_objects()
 
 
-celery_app = make_celery(get_settings())
+celery_app = make_celery(settings_or_exit())  # a bad setting: one line, not a traceback

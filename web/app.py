@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from config.runtime import Runtime, get_runtime
@@ -16,6 +17,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         version="0.1.0",
         description="Self-hosted newsletter engine. Admin routes need "
         "`Authorization: Bearer $ADMIN_TOKEN`.",
+        # web.docs serves these itself: public routes only, and no CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.runtime = rt
     # Outermost of our middleware: bodies are capped before any route or parser reads them.
@@ -30,10 +35,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     from web import archive, public, tracking, webhooks
     from web.admin import admin_router
+    from web.docs import install_docs
+    from web.files import STATIC_DIR, STATIC_URL
 
     app.include_router(public.router)
     app.include_router(archive.router)
     app.include_router(tracking.router)
     app.include_router(webhooks.router)
     app.include_router(admin_router())
+    install_docs(app)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     return app

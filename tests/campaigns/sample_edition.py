@@ -95,7 +95,8 @@ def site() -> SiteConfig:
 def campaign(campaign_id: int = 42) -> Campaign:
     return Campaign(
         id=campaign_id,
-        subject="This week: {{ lead.title }}",
+        subject="This week: Tide Breathing: a Four-Count Reset for Busy Evenings",
+        subject_template="This week: {{ lead.title }}",
         intro="Two videos and an article this week. Start with the tide-breathing one.",
         status=CampaignStatus.draft,
         template="edition",

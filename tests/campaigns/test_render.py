@@ -138,7 +138,7 @@ def test_a_sponsor_with_no_posts_still_renders_once(placement: str) -> None:
     site = sample_edition.site()
     sponsor = site.sponsors[0].model_copy(update={"placement": placement})
     campaign = sample_edition.campaign()
-    campaign.subject = "A quiet week"
+    campaign.subject_template = "A quiet week"
     edition = compose_edition(site, campaign, [], sponsor=sponsor, links=personal_links())
     assert edition.html.count(">Sponsored<") == 1
     assert edition.text.count("SPONSORED:") == 1

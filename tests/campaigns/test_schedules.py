@@ -154,9 +154,35 @@ def test_a_digest_with_nothing_new_is_skipped_and_says_why(db: Database, site: S
 
 
 def test_a_digest_may_send_without_new_posts_when_asked(db: Database, site: SiteConfig) -> None:
-    site = with_schedules(site, digest(only_if_new=False))
+    site = with_schedules(site, digest(only_if_new=False, intro="No new posts; a note instead."))
     [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
     assert firing.outcome == "created"
+    with db.session() as session:
+        campaign = session.get(Campaign, firing.campaign_id)
+        assert campaign is not None and campaign.intro == "No new posts; a note instead."
+
+
+def test_a_digest_without_posts_or_intro_sends_nothing(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest(only_if_new=False))
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
+    assert (firing.outcome, firing.reason) == ("skipped", "no posts to send")
+    with db.session() as session:
+        assert session.scalars(select(Campaign)).all() == []
+        [run] = session.scalars(select(ScheduleRun)).all()
+        assert (run.outcome, run.reason) == ("skipped", "no posts to send")
+
+
+def test_a_schedule_whose_subject_is_refused_records_why(db: Database, site: SiteConfig) -> None:
+    site = with_schedules(site, digest(subject="{{ lead.__class__ }}"))
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
+    [firing] = run_due(db, site, at(2026, 11, 30, 15, 5))
+    assert firing.outcome == "skipped"
+    assert firing.reason is not None and "template campaign subject:1: access to attribute" in (
+        firing.reason
+    )
+    assert run_due(db, site, at(2026, 11, 30, 15, 6)) == []  # recorded once, not retried
+    with db.session() as session:
+        assert session.scalars(select(Campaign)).all() == []
 
 
 def test_a_late_digest_within_grace_still_sends(db: Database, site: SiteConfig) -> None:

@@ -58,3 +58,33 @@ def test_html_parts_are_escaped_and_text_parts_are_not(tmp_path: Path) -> None:
     context: dict[str, object] = {"title": "Tea & <toast>"}
     assert render("x/body.html", context, directory=tmp_path) == "Tea &amp; &lt;toast&gt;"
     assert render("x/body.txt", context, directory=tmp_path) == "Tea & <toast>"
+
+
+@pytest.mark.parametrize(
+    ("source", "refusal"),
+    [
+        ('{{ lipsum.__globals__.os.popen("id").read() }}', "'lipsum' is undefined"),
+        ("{{ ''.__class__.__mro__ }}", "access to attribute '__class__' of 'str' object is unsafe"),
+        ("{{ newsletter.__init__.__globals__ }}", "is unsafe"),
+        ("{{ '{0.__class__}'.format(newsletter) }}", "is unsafe"),
+        ("{{ newsletter.name|attr('__class__') }}", "No filter named 'attr'"),
+        ("{% for i in range(99999) %}x{% endfor %}", "'range' is undefined"),
+        ("{{ ('x' * 999) * 999 }}", "too large"),
+        ("{{ 9 ** 9 ** 9 }}", "too large"),
+        ("{{ ''|center(1000000000) }}", "No filter named 'center'"),
+    ],
+)
+def test_a_subject_template_cannot_reach_python_or_exhaust_memory(
+    source: str, refusal: str
+) -> None:
+    with pytest.raises(TemplateRenderError, match=r"^template campaign subject:1: ") as caught:
+        render_subject(sample_edition.site(), source, [])
+    assert refusal in str(caught.value)
+
+
+def test_a_subject_template_still_does_what_subjects_need() -> None:
+    site = sample_edition.site()
+    source = (
+        "{{ newsletter.name }}: {{ lead.title|upper if lead else 'news' }} (+{{ posts|length }})"
+    )
+    assert render_subject(site, source, []) == f"{site.newsletter.name}: news (+0)"

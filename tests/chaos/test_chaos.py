@@ -33,7 +33,9 @@ def _campaign(deployment: Deployment, recipients: int, lists: tuple[str, ...] = 
     seed_subscribers(deployment.db, recipients, lists)
     site = load_site(deployment.site_config)
     with deployment.db.session() as session:
-        return create_campaign(session, site, lists=list(lists), subject="Chaos").id
+        return create_campaign(
+            session, site, lists=list(lists), subject="Chaos", intro="A note from the editor."
+        ).id
 
 
 def test_a_worker_killed_five_times_mid_campaign_loses_and_doubles_nothing(

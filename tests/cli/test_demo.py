@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import base64
 import email
+import re
 from email import policy
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.demo import DEMO_PEOPLE, run_demo
+from cli.demo import DEMO_BASE_URL, DEMO_PEOPLE, SAMPLES, run_demo
 from cli.main import app
+from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def test_demo_sends_one_email_per_demo_subscriber(tmp_path: Path) -> None:
@@ -50,3 +55,29 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
+
+
+def test_demo_emails_show_the_shipped_video_thumbnails(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo")
+    shipped = {p.read_bytes() for p in DEMO_THUMBNAILS_DIR.glob("*.png")}
+    assert len(shipped) == 2
+    for path in sorted(result.outbox.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        sources = re.findall(r'<img class="thumb"[^>]*\bsrc="([^"]+)"', html)
+        assert len(sources) == 2, path.name  # one per video card
+        shown = set()
+        for src in sources:
+            assert src.startswith("data:image/png;base64,")
+            shown.add(base64.b64decode(src.removeprefix("data:image/png;base64,")))
+        assert shown == shipped
+        assert "ytimg.example" not in html
+
+
+def test_the_sample_channel_points_its_thumbnails_at_the_local_web_app() -> None:
+    feed = (SAMPLES / "channel.xml").read_text()
+    urls = re.findall(r'<media:thumbnail url="([^"]+)"', feed)
+    assert len(urls) == 2
+    for url in urls:
+        assert url.startswith(f"{DEMO_BASE_URL}{DEMO_THUMBNAILS_URL}/")
+        assert (DEMO_THUMBNAILS_DIR / url.rsplit("/", 1)[1]).read_bytes().startswith(PNG)

@@ -56,3 +56,15 @@ def test_secrets_are_not_in_the_repr() -> None:
 def test_sendgrid_timeout_must_be_positive() -> None:
     with pytest.raises(SettingsError, match="SENDGRID_TIMEOUT_SECONDS"):
         load_settings(sendgrid_timeout_seconds=0)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"])
+def test_loopback_may_use_the_development_secrets(host: str) -> None:
+    load_settings(environment="development").check_listen(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "example.org", ""])
+def test_a_public_address_needs_real_secrets(host: str) -> None:
+    with pytest.raises(SettingsError, match="development SECRET_KEY and ADMIN_TOKEN"):
+        load_settings(environment="development").check_listen(host)
+    load_settings(secret_key="s" * 40, admin_token="t" * 30).check_listen(host)

@@ -16,7 +16,9 @@ from tests.support.seed import seed_subscribers
 def test_among_matches_exactly_the_given_ids(db: Database, site: SiteConfig) -> None:
     seed_subscribers(db, 1200)
     with db.session() as session:
-        cid = create_campaign(session, site, lists=["videos"], subject="Hello").id
+        cid = create_campaign(
+            session, site, lists=["videos"], subject="Hello", intro="A note from the editor."
+        ).id
     with db.session() as session:
         campaign = session.get_one(Campaign, cid)
         ids = ledger.queue_next_slice(session, campaign, site.newsletter.tz)

@@ -52,6 +52,7 @@ def sender(fake: FakeSendGrid) -> Iterator[SendGridSender]:
 
 
 def new_campaign(db: Database, site: SiteConfig, **kwargs: object) -> int:
+    kwargs.setdefault("intro", "A note from the editor.")
     with db.session() as session:
         return create_campaign(session, site, lists=["videos"], subject="Hello", **kwargs).id  # type: ignore[arg-type]
 

@@ -16,7 +16,9 @@ from tests.support.seed import seed_subscribers
 
 def new_campaign(db: Database, site: SiteConfig) -> int:
     with db.session() as session:
-        return create_campaign(session, site, lists=["videos"], subject="Hello").id
+        return create_campaign(
+            session, site, lists=["videos"], subject="Hello", intro="A note from the editor."
+        ).id
 
 
 def test_a_slice_becomes_handed_over_rows_with_the_subscribers_hash(

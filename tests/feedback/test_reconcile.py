@@ -45,7 +45,9 @@ def uncertain_campaign(rt: Runtime) -> tuple[int, dict[str, int]]:
     """A campaign whose only batch ended `uncertain`, through the real send steps."""
     add_people(rt, PEOPLE)
     with rt.db.session() as session:
-        campaign_id = create_campaign(session, rt.site, lists=["videos"], subject="Hi").id
+        campaign_id = create_campaign(
+            session, rt.site, lists=["videos"], subject="Hi", intro="A note from the editor."
+        ).id
     outcome = campaign_send.send_inline(rt.db, rt.site, TimesOutMidCall(), rt.links, campaign_id)
     assert outcome.uncertain == len(PEOPLE) and outcome.sent == 0
     assert campaign_send.finish_if_done(rt.db, campaign_id)

@@ -44,7 +44,12 @@ def _seed(db: Database, site: SiteConfig) -> int:
         sid = outcome.confirm_subscriber_id
         assert sid is not None
         confirm(session, sid, email_hash(EMAIL))
-        campaign = Campaign(subject="Hello", status=CampaignStatus.sent, list_slugs=["videos"])
+        campaign = Campaign(
+            subject="Hello",
+            subject_template="Hello",
+            status=CampaignStatus.sent,
+            list_slugs=["videos"],
+        )
         session.add(campaign)
         session.flush()
         session.add(

@@ -84,7 +84,12 @@ def seen_before(
 ) -> None:
     """History: a delivery of an earlier campaign that showed `sponsor`."""
     with db.session() as session:
-        earlier = Campaign(subject="earlier", status=CampaignStatus.sent, list_slugs=["videos"])
+        earlier = Campaign(
+            subject="earlier",
+            subject_template="earlier",
+            status=CampaignStatus.sent,
+            list_slugs=["videos"],
+        )
         session.add(earlier)
         session.flush()
         when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)

@@ -89,7 +89,13 @@ def send_campaign(
 ) -> int:
     """Create and send a campaign through the real send steps and the runtime's sender."""
     with runtime.db.session() as session:
-        campaign_id = create_campaign(session, runtime.site, lists=list(lists), subject=subject).id
+        campaign_id = create_campaign(
+            session,
+            runtime.site,
+            lists=list(lists),
+            subject=subject,
+            intro="A note from the editor.",
+        ).id
     campaign_send.send_inline(runtime.db, runtime.site, runtime.sender, runtime.links, campaign_id)
     return campaign_id
 

@@ -68,8 +68,9 @@ def test_the_sweeper_starts_a_scheduled_campaign_that_is_due(runtime: Runtime) -
     with runtime.db.session() as session:
         from campaigns.compose import create_campaign
 
-        campaign_id = create_campaign(session, runtime.site, lists=["videos"], subject="Hi").id
-    # Scheduled a minute ago for one second ago: due now.
+        campaign_id = create_campaign(
+            session, runtime.site, lists=["videos"], subject="Hi", intro="A note from the editor."
+        ).id
     campaign_send.schedule(
         runtime.db,
         campaign_id,

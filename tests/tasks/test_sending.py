@@ -98,7 +98,13 @@ def serial_rig(
 
 def new_campaign(runtime: Runtime) -> int:
     with runtime.db.session() as session:
-        return create_campaign(session, runtime.site, lists=["videos"], subject="Hello").id
+        return create_campaign(
+            session,
+            runtime.site,
+            lists=["videos"],
+            subject="Hello",
+            intro="A note from the editor.",
+        ).id
 
 
 def test_every_confirmed_subscriber_gets_exactly_one_message_through_429_and_5xx(rig: Rig) -> None:

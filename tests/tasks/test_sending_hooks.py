@@ -19,7 +19,9 @@ SECRET = "campaign-sent-hook-secret"
 def test_a_finished_campaign_announces_itself_once(runtime: Runtime) -> None:
     add_people(runtime, ["ada@example.org", "ben@example.org"])
     with runtime.db.session() as session:
-        campaign_id = create_campaign(session, runtime.site, lists=["videos"], subject="Hi").id
+        campaign_id = create_campaign(
+            session, runtime.site, lists=["videos"], subject="Hi", intro="A note from the editor."
+        ).id
     with receiver() as server:
         runtime.__dict__["site"] = runtime.site.model_copy(
             update={"hooks": (Hook(url=server.url, secret=SECRET, events=("campaign_sent",)),)}  # type: ignore[arg-type]

@@ -33,7 +33,13 @@ def test_a_real_worker_sends_each_confirmed_subscriber_one_email(
         for n in range(25):
             add_subscriber(session, f"reader{n}@example.org", ["videos"], consent, confirmed=True)
         add_subscriber(session, "pending@example.org", ["videos"], consent)
-        campaign = create_campaign(session, runtime.site, lists=["videos"], subject="Hello")
+        campaign = create_campaign(
+            session,
+            runtime.site,
+            lists=["videos"],
+            subject="Hello",
+            intro="A note from the editor.",
+        )
         campaign_id = campaign.id
 
     broker = make_celery(settings.model_copy(update={"redis_url": redis_url}))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from config.runtime import Runtime
+from db.models import Campaign, CampaignStatus
+from tests.support.editions import store_posts
 from tests.support.seed import seed_subscribers
 from web.app import create_app
 
@@ -16,7 +21,9 @@ def client(runtime: Runtime) -> TestClient:
 
 
 def create(c: TestClient) -> int:
-    response = c.post("/api/campaigns", json={"lists": ["videos"], "subject": "Hello"})
+    response = c.post(
+        "/api/campaigns", json={"lists": ["videos"], "subject": "Hello", "intro": "A note."}
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -87,3 +94,79 @@ def test_send_at_a_time_in_the_past_is_422_and_changes_nothing(runtime: Runtime)
     assert response.status_code == 422
     assert "is in the past" in response.json()["detail"]
     assert c.get(f"/api/campaigns/{campaign_id}").json()["status"] == "draft"
+
+
+def legacy_campaign(runtime: Runtime, subject_template: str, **fields: object) -> int:
+    """A draft stored as the old code stored it (no posts check, subject never rendered)."""
+    with runtime.db.session() as session:
+        campaign = Campaign(
+            subject=subject_template,
+            subject_template=subject_template,
+            status=CampaignStatus.draft,
+            list_slugs=["videos"],
+            **fields,
+        )
+        session.add(campaign)
+        session.flush()
+        return campaign.id
+
+
+def test_create_without_posts_or_intro_is_422(runtime: Runtime) -> None:
+    response = client(runtime).post("/api/campaigns", json={"lists": ["videos"]})
+    assert response.status_code == 422
+    assert "needs at least one post or a written intro" in response.json()["detail"]
+    assert client(runtime).get("/api/campaigns").json() == []
+
+
+def test_send_of_a_campaign_without_posts_or_intro_is_422(runtime: Runtime) -> None:
+    seed_subscribers(runtime.db, 2)
+    campaign_id = legacy_campaign(runtime, "Hi")
+    response = client(runtime).post(f"/api/campaigns/{campaign_id}/send")
+    assert response.status_code == 422
+    assert "has no posts and no intro" in response.json()["detail"]
+    assert list(runtime.settings.outbox_dir.glob("*.eml")) == []
+
+
+def test_campaign_list_shows_the_rendered_subject(runtime: Runtime) -> None:
+    store_posts(runtime.db)
+    seed_subscribers(runtime.db, 2)
+    c = client(runtime)
+    response = c.post(
+        "/api/campaigns", json={"lists": ["videos"], "post_ids": [102, 101], "subject": None}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["subject"] == "A Field Guide to the 4 p.m. Slump"  # the lead's title
+    assert c.post(f"/api/campaigns/{response.json()['id']}/send").status_code == 202
+    [listed] = c.get("/api/campaigns").json()
+    assert listed["subject"] == "A Field Guide to the 4 p.m. Slump"
+
+
+MARKER = "pwned-by-subject"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        '{{ lipsum.__globals__.os.popen("touch MARKER").read() }}',
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ self.__init__.__globals__.__builtins__.open('MARKER', 'w') }}",
+    ],
+)
+def test_a_template_injection_through_the_subject_runs_nothing(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, subject: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "MARKER"
+    c = client(runtime)
+    created = c.post(
+        "/api/campaigns", json={"lists": ["videos"], "intro": "A note.", "subject": subject}
+    )
+    if created.status_code == 201:  # never let the test itself skip the preview
+        c.get(f"/api/campaigns/{created.json()['id']}/preview")
+    assert created.status_code == 422
+    assert created.json()["detail"].startswith("template campaign subject:1: ")
+    # A subject stored before the sandbox existed is refused in the preview too.
+    stored = legacy_campaign(runtime, subject, intro="A note.")
+    preview = c.get(f"/api/campaigns/{stored}/preview", params={"format": "text"})
+    assert preview.status_code == 422
+    assert not marker.exists()

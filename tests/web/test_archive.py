@@ -101,6 +101,7 @@ def test_unsent_and_unknown_campaigns_are_not_in_the_archive(
     with runtime.db.session() as session:
         failed = Campaign(
             subject="Never sent",
+            subject_template="Never sent",
             status=CampaignStatus.failed,
             list_slugs=["videos"],
             created_at=dt.datetime.now(dt.UTC),

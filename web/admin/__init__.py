@@ -9,7 +9,10 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from web.docs import full_openapi
 
 _bearer = HTTPBearer(auto_error=False, description="The ADMIN_TOKEN setting")
 
@@ -36,4 +39,10 @@ def admin_router() -> APIRouter:
     router.include_router(campaigns.router)
     router.include_router(subscribers.router)
     router.include_router(reports.router)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def admin_schema(request: Request) -> JSONResponse:
+        """The whole schema, admin routes included (the public /openapi.json leaves them out)."""
+        return JSONResponse(full_openapi(request.app))
+
     return router

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
-from campaigns.compose import CampaignError, create_campaign
+from campaigns.compose import CampaignError, EmptyCampaign, create_campaign
 from campaigns.preview import get_campaign, preview
 from campaigns.templating import TemplateRenderError
 from config.runtime import Runtime
 from db.engine import Database
-from db.models import Campaign
+from db.models import MAX_ID, Campaign
 from delivery import campaign_send
 from delivery.ledger import counts_by_status
 from delivery.message import SendError
@@ -97,9 +97,15 @@ class CampaignIn(BaseModel):
     lists: list[str] = Field(
         default_factory=list, description="Audience lists; default lists if empty."
     )
-    post_ids: list[int] | None = Field(None, description="Posts to include; new posts if left out.")
-    subject: str | None = None
-    intro: str = ""
+    post_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, description="Posts to include; new posts if left out."
+    )
+    subject: str | None = Field(
+        None,
+        description="Sandboxed Jinja with `lead`, `posts` and `newsletter`, "
+        "e.g. `New: {{ lead.title }}`; the lead post's title if left out.",
+    )
+    intro: str = Field("", description="A note above the posts; a campaign needs posts or this.")
 
 
 class SendIn(BaseModel):
@@ -136,9 +142,14 @@ def _conflict(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, str(exc))
 
 
-@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=CampaignOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "unknown list, no posts and no intro, or a bad subject"}},
+)
 def create(request: Request, body: CampaignIn) -> CampaignOut:
-    """Compose a draft campaign."""
+    """Compose a draft campaign from posts (new ones by default); it needs posts or an intro."""
     rt = _runtime(request)
     try:
         with rt.db.session() as session:
@@ -158,7 +169,7 @@ def create(request: Request, body: CampaignIn) -> CampaignOut:
                 post_ids=campaign.post_ids,
                 deliveries={},
             )
-    except CampaignError as exc:
+    except (CampaignError, TemplateRenderError) as exc:
         raise HTTPException(422, str(exc)) from None
 
 
@@ -181,7 +192,7 @@ def send(request: Request, campaign_id: CampaignId, body: SendIn | None = None) 
     _progress(rt, campaign_id)  # 404 first
     try:
         campaign_send.schedule(rt.db, campaign_id, send_at=at, local_time=body.local_time)
-    except campaign_send.SendTimeInPast as exc:
+    except (campaign_send.SendTimeInPast, EmptyCampaign) as exc:
         raise HTTPException(422, str(exc)) from None
     except ValueError as exc:
         raise _conflict(exc) from None

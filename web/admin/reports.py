@@ -45,7 +45,7 @@ def campaign_plot(request: Request, campaign_id: CampaignId) -> Response:
             timeline = campaign_timeline(session, campaign_id)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
-    return Response(timeline_png(timeline, f"Campaign {campaign_id}"), media_type="image/png")
+    return Response(timeline_png(timeline), media_type="image/png")
 
 
 @router.get("/sponsors")

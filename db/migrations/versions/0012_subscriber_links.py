@@ -28,7 +28,7 @@ queued) is what the confirmation sweep sends. Existing rows count as mailed,
 so upgrading sends nothing.
 
 Revision ID: 0012_subscriber_links
-Revises: 0009_ledger_write_path
+Revises: 0011_rendered_subjects
 """
 
 import hashlib
@@ -38,7 +38,7 @@ from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 revision = "0012_subscriber_links"
-down_revision = "0010_post_backlog"
+down_revision = "0011_rendered_subjects"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,68 @@
+"""`broadsheet web` and `serve` refuse a public interface while the development secrets are set.
+
+Run as subprocesses, as an operator starts them. Only loopback addresses are
+ever bound here: a refusal happens before any socket is opened.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cli import BROADSHEET, cli_env, error_lines, run_cli
+from tests.support.processes import stop, wait_for
+from tests.support.servers import free_port
+
+STRONG = {"SECRET_KEY": "k" * 40, "ADMIN_TOKEN": "t" * 30}
+
+
+@pytest.mark.parametrize("command", ["web", "serve"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "broadsheet.example"])
+def test_a_public_address_with_development_secrets_is_refused(
+    tmp_path: Path, command: str, host: str
+) -> None:
+    result = run_cli(
+        [command, "--host", host, "--port", str(free_port())], cli_env(tmp_path), tmp_path
+    )
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"error: refusing to listen on {host} with the development SECRET_KEY and ADMIN_TOKEN: "
+        "set SECRET_KEY (32+ random characters) and ADMIN_TOKEN (24+ random characters) "
+        "in the environment or .env, or listen on 127.0.0.1"
+    ]
+
+
+def test_a_public_address_names_only_the_secret_still_at_its_default(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, SECRET_KEY=STRONG["SECRET_KEY"])
+    result = run_cli(["web", "--host", "0.0.0.0", "--port", str(free_port())], env, tmp_path)
+    assert result.returncode == 1
+    [line] = error_lines(result)
+    assert "development ADMIN_TOKEN: set ADMIN_TOKEN" in line and "SECRET_KEY" not in line
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_serves_with_development_secrets(tmp_path: Path, host: str) -> None:
+    port = free_port()
+    log = tmp_path / "web.log"
+    process = subprocess.Popen(
+        [str(BROADSHEET), "web", "--host", host, "--port", str(port)],
+        env=cli_env(tmp_path),
+        cwd=tmp_path,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(lambda: healthy() or process.poll() is not None, 30, "the web app")
+        assert process.poll() is None, log.read_text()
+    finally:
+        stop(process)
