@@ -7,6 +7,7 @@ again after a crash and find the ledger exactly as the last commit left it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from delivery.message import (
 )
 from delivery.personalize import LinkMaker, RecipientMaker, campaign_recipient, crisis_values
 from delivery.sender import MAX_BATCH, MailSender
+
+log = logging.getLogger(__name__)
 
 SENDABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
 CANCELLABLE = (
@@ -308,6 +311,18 @@ def _deliver(db: Database, sender: MailSender, envelope: Envelope, group: _Group
                 columns=group.edition_columns,
             )
         return BatchOutcome(uncertain=len(ids), error=str(exc))
+    except Exception as exc:
+        # A sender fails recipients one by one in its receipt; anything it raises
+        # besides a SendError is a bug, part way through the batch. Some copies may
+        # have gone: the rows are uncertain now, with the reason, rather than left
+        # in `sending` for the sweeper to find an hour later.
+        log.exception("sender %s raised outside its error handling", sender.name)
+        error = f"sender raised {type(exc).__name__}: {exc}"[:2000]
+        with db.session() as session:
+            ledger.mark(
+                session, ids, DeliveryStatus.uncertain, error=error, columns=group.edition_columns
+            )
+        return BatchOutcome(uncertain=len(ids), error=error)
     return _record_receipt(db, group, receipt)
 
 
