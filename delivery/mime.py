@@ -30,16 +30,16 @@ from email.errors import HeaderParseError, MessageError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from delivery.message import Envelope, Recipient
 
 # Headers built by the header classes (Subject, From, To) fold at 78 columns and
 # encode non-ASCII text as RFC 2047 requires; raw ASCII headers are left alone.
-ASCII_POLICY: EmailPolicy = SMTP.clone(refold_source="none")
+ASCII_POLICY = SMTP.clone(refold_source="none")
 # RFC 6531: addresses and headers in UTF-8, for servers that offer SMTPUTF8.
-UTF8_POLICY: EmailPolicy = ASCII_POLICY.clone(utf8=True)
+UTF8_POLICY = ASCII_POLICY.clone(utf8=True)
 
 FOLD_AT = 78  # RFC 5322's recommended line length
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
