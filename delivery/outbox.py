@@ -100,8 +100,8 @@ class OutboxSender:
         try:
             for index, recipient in enumerate(recipients):
                 values = recipient.substitutions
-                parts = (subject_t.fill(values), text_t.fill(values), html_t.fill(values))
                 try:
+                    parts = (subject_t.fill(values), text_t.fill(values), html_t.fill(values))
                     message = build_message(
                         envelope, recipient, parts, utf8=needs_smtputf8(recipient.email)
                     )

@@ -88,19 +88,19 @@ class SmtpSender:
         failed: dict[str, str] = {}
         try:
             for index, recipient in enumerate(recipients):
-                values = recipient.substitutions
-                parts = (
-                    templates[0].fill(values),
-                    templates[1].fill(values),
-                    templates[2].fill(values),
-                )
                 utf8 = needs_smtputf8(recipient.email)
                 if utf8 and not smtputf8:
                     failed[recipient.email] = (
                         "address is not ASCII and the SMTP server does not offer SMTPUTF8"
                     )
                     continue
+                values = recipient.substitutions
                 try:
+                    parts = (
+                        templates[0].fill(values),
+                        templates[1].fill(values),
+                        templates[2].fill(values),
+                    )
                     message = build_message(envelope, recipient, parts, utf8=utf8)
                 except Exception as exc:  # this recipient's copy only; see delivery/mime.py
                     failed[recipient.email] = f"SMTP: not sent: {exc}"[:2000]

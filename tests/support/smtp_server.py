@@ -52,9 +52,16 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        smtputf8: bool = False,
+    ) -> None:
+        """`smtputf8` makes the server offer SMTPUTF8 (RFC 6531) and take UTF-8 addresses."""
         self.recorder = Recorder()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if username:
 
             def check(
