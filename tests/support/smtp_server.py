@@ -19,6 +19,7 @@ class Recorder:
     """The aiosmtpd handler: keeps every message and counts connections."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message as it came over the wire
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     connections: int = 0
     logins: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class Recorder:
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted"
 
