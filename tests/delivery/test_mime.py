@@ -26,7 +26,9 @@ LINKS = LinkMaker(
     base_url="https://letters.steady-ground.example/newsletter",
     secret_key="test-secret-key-0123456789abcdef",
 )
-SUBJECT = "Zoë\u2019s field notes: the river crossing, the long walk home and what we saw"
+# Folded by the header classes, this subject came back as "Brücken,Flüsse": the space
+# between two encoded words was lost.
+SUBJECT = "Grüße aus München: Zoë über Brücken, Flüsse und Wälder im späten Herbst des Jahres"
 
 
 def envelope() -> Envelope:
