@@ -267,3 +267,23 @@ def test_a_batch_is_retried_when_its_database_connection_is_terminated(rig: Rig)
     got = rig.fake.recipients()
     assert len(got) == len(set(got)) == 2000
     assert rig.counts(campaign_id)["sent"] == 2000
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_outcome_whose_connection_is_terminated_is_written_again(rig: Rig) -> None:
+    db = rig.runtime.db
+    url = db.engine.url.render_as_string(hide_password=False)
+    seed_subscribers(db, 500)
+    campaign_id = new_campaign(rig.runtime)
+    campaign_send.start_campaign(db, rig.runtime.site, campaign_id)
+    [ids] = list(campaign_send.fan_out(db, rig.runtime.site, campaign_id))
+    rig.fake.set_faults(latency=2)  # time to take the rows' locks while SendGrid answers
+    rig.broker.send_task("tasks.sending.send_batch", args=[campaign_id, ids])
+    rig.wait(lambda: rig.fake.in_flight() == 1, 30, "the batch at SendGrid")
+    # The claim is committed; the worker's write of SendGrid's answer waits, then dies.
+    with held_lock(url, f"SELECT id FROM deliveries WHERE campaign_id = {campaign_id} FOR UPDATE"):
+        assert terminate_waiting(url, "UPDATE deliveries")
+    rig.wait(lambda: rig.campaign(campaign_id).status is CampaignStatus.sent, 60, "campaign sent")
+    assert rig.counts(campaign_id)["sent"] == 500
+    got = rig.fake.recipients()
+    assert len(got) == len(set(got)) == 500
