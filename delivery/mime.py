@@ -43,6 +43,7 @@ UTF8_POLICY = ASCII_POLICY.clone(utf8=True)
 
 FOLD_AT = 78  # RFC 5322's recommended line length
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 class BuildError(ValueError):
@@ -65,6 +66,9 @@ def mailbox(name: str | None, email: str, *, utf8: bool) -> Address:
             local, at, domain = email.rpartition("@")
             if not (local and at and domain):
                 raise BuildError(f"address {email!r} has no local part or domain")
+            if len(local) >= 2 and local[0] == local[-1] == '"':
+                # Address quotes the local part again where it needs quotes.
+                local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
             return Address(name or "", username=local, domain=domain)
         return Address(name or "", addr_spec=email)
     except (HeaderParseError, MessageError, IndexError) as exc:
