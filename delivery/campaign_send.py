@@ -7,11 +7,13 @@ again after a crash and find the ledger exactly as the last commit left it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from campaigns.compose import CampaignError, require_content, store_edition
@@ -41,6 +43,8 @@ from delivery.message import (
 )
 from delivery.personalize import LinkMaker, RecipientMaker, campaign_recipient, crisis_values
 from delivery.sender import MAX_BATCH, MailSender
+
+log = logging.getLogger(__name__)
 
 SENDABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
 CANCELLABLE = (
@@ -282,61 +286,87 @@ def _prepare(
 
 def _deliver(db: Database, sender: MailSender, envelope: Envelope, group: _Group) -> BatchOutcome:
     ids = group.delivery_ids
+    extra = group.edition_columns
     try:
         receipt = sender.send_batch(envelope, group.recipients)
     except TransientSendError:
-        with db.session() as session:
-            ledger.release(session, ids)
+        record(db, lambda session: ledger.release(session, ids))
         raise
-    except PermanentSendError as exc:
-        with db.session() as session:
-            ledger.mark(
-                session,
-                ids,
-                DeliveryStatus.failed,
-                error=str(exc)[:2000],
-                columns=group.edition_columns,
-            )
-        return BatchOutcome(failed=len(ids), error=str(exc))
-    except UncertainSendError as exc:
-        with db.session() as session:
-            ledger.mark(
-                session,
-                ids,
-                DeliveryStatus.uncertain,
-                error=str(exc)[:2000],
-                columns=group.edition_columns,
-            )
+    except (PermanentSendError, UncertainSendError) as exc:
+        status = (
+            DeliveryStatus.failed
+            if isinstance(exc, PermanentSendError)
+            else DeliveryStatus.uncertain
+        )
+        error = str(exc)[:2000]
+        record(db, lambda session: ledger.mark(session, ids, status, error=error, columns=extra))
+        if status is DeliveryStatus.failed:
+            return BatchOutcome(failed=len(ids), error=str(exc))
         return BatchOutcome(uncertain=len(ids), error=str(exc))
+    except Exception as exc:
+        # A sender fails recipients one by one in its receipt; anything it raises
+        # besides a SendError is a bug, part way through the batch. Some copies may
+        # have gone: the rows are uncertain now, with the reason, rather than left
+        # in `sending` for the sweeper to find an hour later.
+        log.exception("sender %s raised outside its error handling", sender.name)
+        bug = f"sender raised {type(exc).__name__}: {exc}"[:2000]
+        record(
+            db,
+            lambda session: ledger.mark(
+                session, ids, DeliveryStatus.uncertain, error=bug, columns=extra
+            ),
+        )
+        return BatchOutcome(uncertain=len(ids), error=bug)
     return _record_receipt(db, group, receipt)
+
+
+# Attempts at writing a provider's answer into the ledger; see `record`.
+RECORD_ATTEMPTS = 3
+
+
+def record(db: Database, write: Callable[[Session], object]) -> None:
+    """Write what the provider answered, in a transaction of its own.
+
+    The answer exists only in this process's memory: if the database connection
+    is lost while writing it, a retried task cannot learn it again (its rows are
+    claimed) and they would wait an hour for the sweeper. So a write that failed
+    because its connection died is tried again on a fresh connection (the pool's
+    pre-ping replaces the dead one); any other error is raised at once.
+    """
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            with db.session() as session:
+                write(session)
+            return
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("ledger write lost its connection; writing again: %s", exc.orig)
 
 
 def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> BatchOutcome:
     by_email = {r.email: d for r, d in zip(group.recipients, group.delivery_ids, strict=True)}
     exceptions = {*receipt.failed, *receipt.uncertain, *receipt.not_sent}
     sent = [d for email, d in by_email.items() if email not in exceptions]
-    with db.session() as session:
-        extra = group.edition_columns
+    extra = group.edition_columns
+    sent_at = utcnow()
+    # Refusals usually share a reason: one statement per reason, not per person.
+    failed = _by_reason(receipt.failed, by_email)
+    uncertain = _by_reason(receipt.uncertain, by_email)
+
+    def write(session: Session) -> None:
         ledger.mark(
             session,
             sent,
             DeliveryStatus.sent,
             message_id=receipt.message_id,
-            sent_at=utcnow(),
+            sent_at=sent_at,
             columns=extra,
         )
-        for email, error in receipt.failed.items():
-            ledger.mark(
-                session, [by_email[email]], DeliveryStatus.failed, error=error[:2000], columns=extra
-            )
-        for email, error in receipt.uncertain.items():
-            ledger.mark(
-                session,
-                [by_email[email]],
-                DeliveryStatus.uncertain,
-                error=error[:2000],
-                columns=extra,
-            )
+        for error, ids in failed.items():
+            ledger.mark(session, ids, DeliveryStatus.failed, error=error, columns=extra)
+        for error, ids in uncertain.items():
+            ledger.mark(session, ids, DeliveryStatus.uncertain, error=error, columns=extra)
         if receipt.not_sent:
             ledger.release(session, [by_email[e] for e in receipt.not_sent])
         if sent:  # a batch that sent anything ends a run of failed batches
@@ -345,6 +375,8 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
                 .where(Campaign.id == group.edition.campaign_id, Campaign.consecutive_failures != 0)
                 .values(consecutive_failures=0)
             )
+
+    record(db, write)
     outcome = BatchOutcome(
         sent=len(sent),
         failed=len(receipt.failed),
@@ -355,6 +387,13 @@ def _record_receipt(db: Database, group: _Group, receipt: BatchReceipt) -> Batch
         # The rows are back in the queue; the task retries with back-off.
         raise TransientSendError(f"{len(receipt.not_sent)} message(s) not sent yet")
     return outcome
+
+
+def _by_reason(errors: dict[str, str], by_email: dict[str, int]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for email, error in errors.items():
+        grouped.setdefault(error[:2000], []).append(by_email[email])
+    return grouped
 
 
 def _count_failures(db: Database, campaign_id: int, outcome: BatchOutcome, limit: int) -> None:

@@ -11,6 +11,12 @@ User and password (URL-encoded) log in after the TLS step. Because SMTP sends
 message by message, a batch can fail part way; the receipt says which
 recipients were refused, which message was in flight when the connection broke
 (uncertain) and which were never attempted (retried later).
+
+One recipient never fails the others: a copy that cannot be built (see
+delivery/mime.py), an address the server refuses, or an address with non-ASCII
+characters when the server does not offer SMTPUTF8 (RFC 6531) is `failed` for
+that recipient, with the reason. When the server offers SMTPUTF8, such an
+address is sent with it (smtplib adds SMTPUTF8 and BODY=8BITMIME to MAIL FROM).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from delivery.message import (
     Recipient,
     TransientSendError,
 )
-from delivery.outbox import build_message
+from delivery.mime import build_message, needs_smtputf8
 from delivery.placeholders import FillTemplate
 from delivery.sender import MAX_BATCH
 
@@ -78,16 +84,27 @@ class SmtpSender:
             FillTemplate.compile(t) for t in (envelope.subject, envelope.text, envelope.html)
         )
         connection = self._connect()  # raises TransientSendError: nothing sent yet
+        smtputf8 = connection.has_extn("smtputf8")
         failed: dict[str, str] = {}
         try:
             for index, recipient in enumerate(recipients):
+                utf8 = needs_smtputf8(recipient.email)
+                if utf8 and not smtputf8:
+                    failed[recipient.email] = (
+                        "address is not ASCII and the SMTP server does not offer SMTPUTF8"
+                    )
+                    continue
                 values = recipient.substitutions
-                parts = (
-                    templates[0].fill(values),
-                    templates[1].fill(values),
-                    templates[2].fill(values),
-                )
-                message = build_message(envelope, recipient, parts)
+                try:
+                    parts = (
+                        templates[0].fill(values),
+                        templates[1].fill(values),
+                        templates[2].fill(values),
+                    )
+                    message = build_message(envelope, recipient, parts, utf8=utf8)
+                except Exception as exc:  # this recipient's copy only; see delivery/mime.py
+                    failed[recipient.email] = f"SMTP: not sent: {exc}"[:2000]
+                    continue
                 try:
                     connection.send_message(
                         message, from_addr=envelope.from_email, to_addrs=[recipient.email]
@@ -103,6 +120,16 @@ class SmtpSender:
                     failed[recipient.email] = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
                 except (smtplib.SMTPServerDisconnected, OSError):
                     return _broken_at(recipients, index, failed, uncertain=True)
+                except (smtplib.SMTPException, ValueError, UnicodeError) as exc:
+                    # Refused by smtplib before the message went (no SMTPUTF8, a bad
+                    # address form): this recipient fails; the session is reset
+                    # so the next one starts clean.
+                    failed[recipient.email] = f"SMTP: not sent: {exc}"[:2000]
+                    try:
+                        connection.rset()
+                    except (smtplib.SMTPException, OSError):
+                        rest = tuple(r.email for r in recipients[index + 1 :])
+                        return BatchReceipt(failed=failed, not_sent=rest)
         finally:
             _quit(connection)
         return BatchReceipt(failed=failed)

@@ -7,6 +7,7 @@ import logging
 import random
 
 from celery import Task
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from config.runtime import get_runtime
 from db.models import Campaign
@@ -21,9 +22,20 @@ log = logging.getLogger(__name__)
 
 MAX_SEND_RETRIES = 8
 MAX_BACKOFF_SECONDS = 300.0
+# A database connection lost mid-task (a restart, a failover, a terminated backend)
+# raises one of these. The task runs again after a jittered, growing back-off: every
+# step it repeats is idempotent (the fan-out resumes at its cursor, a claimed row is
+# never claimed twice), and the engine's pre-ping replaces the dead connection.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY = {
+    "autoretry_for": DATABASE_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+}
 
 
-@celery_app.task(name="tasks.sending.send_campaign")
+@celery_app.task(name="tasks.sending.send_campaign", max_retries=12, **DATABASE_RETRY)
 def send_campaign(campaign_id: int) -> None:
     """Render once, re-enqueue rows left queued (resume, lost fan-out), then walk the audience."""
     rt = get_runtime()
@@ -41,7 +53,9 @@ def _limiter(rate: float, redis_url: str | None) -> RateLimiter | None:
     return make_rate_limiter(rate, redis_url)
 
 
-@celery_app.task(name="tasks.sending.send_batch", bind=True, max_retries=MAX_SEND_RETRIES)
+@celery_app.task(
+    name="tasks.sending.send_batch", bind=True, max_retries=MAX_SEND_RETRIES, **DATABASE_RETRY
+)
 def send_batch(self: Task, campaign_id: int, delivery_ids: list[int]) -> dict[str, int]:
     rt = get_runtime()
     settings = rt.settings

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from celery import Celery
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from config.runtime import Runtime, set_runtime
 from config.settings import PROJECT_ROOT, Settings, load_settings
@@ -280,6 +281,28 @@ class Deployment:
             elif time.monotonic() - since >= 4 and self.fake.in_flight() == 0:
                 self.sweep_later()
                 since = time.monotonic()
+
+    def terminate_database_connections(self) -> int:
+        """Terminate every other backend of this database, as an operator or a failover
+        does: the workers' connections die mid-statement or idle in their pools.
+        Returns how many backends were terminated."""
+        admin = create_engine(self.database_url, poolclass=NullPool)
+        try:
+            with admin.connect() as conn:
+                terminated = conn.scalars(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+                conn.commit()
+        finally:
+            admin.dispose()
+        return sum(1 for ok in terminated if ok)
+
+    def log_text(self, name: str) -> str:
+        """Every log of the processes called `name`, concatenated."""
+        return "".join(p.log.read_text(errors="replace") for p in self.processes if p.name == name)
 
     def enqueue(self, task: str, *args: object) -> None:
         self.broker.send_task(task, args=list(args))

@@ -221,3 +221,45 @@ def _posts(deployment: Deployment) -> None:
                     first_seen_at=now - dt.timedelta(hours=n),
                 )
             )
+
+
+def test_database_connections_terminated_mid_campaign_lose_and_double_nothing(
+    deployment: Deployment, report: list[str]
+) -> None:
+    recipients = 20_000
+    campaign_id = _campaign(deployment, recipients)
+    deployment.fake.set_faults(latency=0.3)
+    seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
+    rng = random.Random(seed)
+    deployment.start_worker()
+    deployment.enqueue(SEND, campaign_id)
+    # The first cut lands while the fan-out is writing the ledger; four more while
+    # batches are being claimed, sent and recorded.
+    deployment.wait(lambda: sum(deployment.counts(campaign_id).values()) > 0, 60, "fan-out")
+    terminated = deployment.terminate_database_connections()
+    for moment in sorted(rng.sample(range(recipients // 10, recipients * 4 // 5), 4)):
+        deployment.wait(
+            lambda m=moment: settled_rows(deployment.counts(campaign_id)) >= m,
+            120,
+            f"{moment} rows settled",
+        )
+        time.sleep(rng.uniform(0, 0.3))
+        terminated += deployment.terminate_database_connections()
+    # No sweeper: the fan-out and every batch recover on their own, in seconds
+    # rather than at the sweeper's fifteen-minute rescue.
+    deployment.wait(lambda: deployment.finished(campaign_id), 180, "the campaign to finish")
+    before_settle = deployment.counts(campaign_id)
+    settled = deployment.settle(campaign_id)
+    tally = deployment.tally(campaign_id)
+    retries = deployment.log_text("worker").count("retry: Retry in")
+    report.append(
+        tally.line(
+            "6 PostgreSQL connections terminated x5",
+            f"terminated={terminated} task_retries={retries} seed={seed}",
+        )
+    )
+    tally.assert_invariants()
+    assert tally.duplicates == 0
+    assert before_settle["sent"] == recipients, before_settle
+    assert settled.rescued == 0 and settled.lost == 0
+    assert terminated >= 5

@@ -7,7 +7,7 @@ PostgreSQL, with the SendGrid backend talking to the fake SendGrid.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from sqlalchemy import select
@@ -25,13 +25,13 @@ from db.models import (
     utcnow,
 )
 from delivery import campaign_send, ledger
-from delivery.message import TransientSendError
+from delivery.message import BatchReceipt, Envelope, Recipient, TransientSendError
 from delivery.personalize import LinkMaker
 from delivery.sendgrid import SendGridSender
 from subscribers.addresses import email_hash
 from subscribers.service import suppress
 from tests.support.fake_sendgrid import FakeSendGrid
-from tests.support.seed import seed_subscribers
+from tests.support.seed import seed_addresses, seed_subscribers
 
 KEY = "SG.campaign-send"
 LINKS = LinkMaker(base_url="http://testserver", secret_key="test-secret-key-0123456789abcdef")
@@ -362,3 +362,80 @@ def test_an_smtp_refusal_fails_one_row_and_the_rest_are_sent(
             select(Delivery.error).where(Delivery.status == DeliveryStatus.failed)
         )
     assert error is not None and "550" in error
+
+
+def _errors(db: Database, cid: int) -> dict[str, tuple[str, str | None]]:
+    with db.session() as session:
+        rows = session.execute(
+            select(Subscriber.email, Delivery.status, Delivery.error)
+            .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.campaign_id == cid)
+        ).all()
+    return {email: (status.value, error) for email, status, error in rows}
+
+
+def test_an_address_the_backend_cannot_take_fails_alone_and_the_rest_are_sent_once(
+    db: Database, site: SiteConfig, fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    seed_subscribers(db, 40)
+    seed_addresses(db, [("josé@example.org", None), ("plain@example.org", "Line\nBreak")])
+    cid = started(db, site)
+    [ids] = fan_out(db, site, cid)
+    outcome = send(db, site, sender, cid, ids)
+    assert (outcome.sent, outcome.failed) == (41, 1)
+    rows = _errors(db, cid)
+    assert rows["josé@example.org"][0] == "failed"
+    assert "non-ASCII" in (rows["josé@example.org"][1] or "")
+    assert statuses(db, cid) == {"sent": 41, "failed": 1}  # none left in `sending`
+    assert sorted(fake.recipients()) == sorted(e for e, (s, _) in rows.items() if s == "sent")
+
+
+def test_an_smtp_batch_with_an_unwritable_copy_records_every_row(
+    db: Database, site: SiteConfig
+) -> None:
+    from delivery.smtp import SmtpSender
+    from tests.support.smtp_server import SmtpServer
+
+    seed_subscribers(db, 20)
+    seed_addresses(db, [("josé@example.org", None), ("plain@example.org", "Line\nBreak")])
+    server = SmtpServer().start()  # no SMTPUTF8
+    try:
+        cid = started(db, site)
+        [ids] = fan_out(db, site, cid)
+        send(db, site, SmtpSender(server.url()), cid, ids)  # type: ignore[arg-type]
+    finally:
+        server.stop()
+    rows = _errors(db, cid)
+    assert statuses(db, cid) == {"sent": 20, "failed": 2}
+    assert "SMTPUTF8" in (rows["josé@example.org"][1] or "")
+    assert "CR or LF" in (rows["plain@example.org"][1] or "")
+    assert sorted(r[0] for _, r in server.recorder.envelopes) == sorted(
+        e for e, (s, _) in rows.items() if s == "sent"
+    )
+    assert campaign_send.finish_if_done(db, cid)
+
+
+class _BrokenSender:
+    """A backend with a bug: it raises something that is not a SendError."""
+
+    name = "broken"
+
+    def send_batch(self, envelope: Envelope, recipients: Sequence[Recipient]) -> BatchReceipt:
+        raise RuntimeError("a bug in the backend")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_sender_that_raises_leaves_its_rows_uncertain_with_the_reason_not_sending(
+    db: Database, site: SiteConfig
+) -> None:
+    seed_subscribers(db, 3)
+    cid = started(db, site)
+    [ids] = fan_out(db, site, cid)
+    outcome = send(db, site, _BrokenSender(), cid, ids)  # type: ignore[arg-type]
+    assert outcome.uncertain == 3
+    assert statuses(db, cid) == {"uncertain": 3}
+    assert {e for _, e in _errors(db, cid).values()} == {
+        "sender raised RuntimeError: a bug in the backend"
+    }

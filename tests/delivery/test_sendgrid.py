@@ -212,3 +212,31 @@ def test_the_fake_answers_a_body_that_is_not_json_with_a_400(fake: FakeSendGrid)
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "Invalid JSON body"
     assert fake.recipients() == []
+
+
+def test_a_non_ascii_address_is_refused_alone_and_the_rest_go_in_one_request(
+    fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    people = [recipient(1), Recipient(email="josé@example.org"), recipient(2)]
+    receipt = sender.send_batch(envelope(), people)
+    assert fake.counts["accepted_requests"] == 1
+    assert fake.recipients() == ["r1@example.org", "r2@example.org"]
+    assert list(receipt.failed) == ["josé@example.org"]
+    assert "non-ASCII" in receipt.failed["josé@example.org"]
+
+
+def test_a_batch_of_only_refused_addresses_makes_no_request(
+    fake: FakeSendGrid, sender: SendGridSender
+) -> None:
+    receipt = sender.send_batch(envelope(), [Recipient(email="zoë@example.org")])
+    assert fake.counts["accepted_requests"] == 0
+    assert list(receipt.failed) == ["zoë@example.org"]
+
+
+def test_the_fake_refuses_a_whole_request_for_one_non_ascii_address(fake: FakeSendGrid) -> None:
+    body = request_body(envelope(), [recipient(1), Recipient(email="josé@example.org")])
+    response = httpx.post(
+        f"{fake.url}/v3/mail/send", json=body, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert response.status_code == 400
+    assert fake.recipients() == []

@@ -87,3 +87,54 @@ def test_an_unreachable_server_is_transient() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(TransientSendError, match="unavailable"):
         SmtpSender(f"smtp://127.0.0.1:{port}").send_batch(envelope(), recipients(1))
+
+
+def test_a_non_ascii_address_goes_by_smtputf8_when_the_server_offers_it() -> None:
+    server = SmtpServer(smtputf8=True).start()
+    people = [Recipient(email="r0@example.org"), Recipient(email="josé@example.org")]
+    try:
+        receipt = SmtpSender(server.url()).send_batch(envelope(), people)
+        assert receipt.failed == {} and receipt.not_sent == ()
+        assert [rcpt for _, rcpt in server.recorder.envelopes] == [
+            ["r0@example.org"],
+            ["josé@example.org"],
+        ]
+        assert "josé@example.org" in str(server.recorder.messages[1]["To"])
+    finally:
+        server.stop()
+
+
+def test_a_non_ascii_address_fails_alone_when_the_server_has_no_smtputf8() -> None:
+    server = SmtpServer().start()
+    people = [
+        Recipient(email="r0@example.org"),
+        Recipient(email="josé@example.org"),
+        Recipient(email="r2@example.org"),
+    ]
+    try:
+        receipt = SmtpSender(server.url()).send_batch(envelope(), people)
+        assert list(receipt.failed) == ["josé@example.org"]
+        assert "SMTPUTF8" in receipt.failed["josé@example.org"]
+        assert receipt.not_sent == () and receipt.uncertain == {}
+        assert [rcpt for _, rcpt in server.recorder.envelopes] == [
+            ["r0@example.org"],
+            ["r2@example.org"],
+        ]
+    finally:
+        server.stop()
+
+
+def test_a_copy_that_cannot_be_built_fails_alone_with_its_reason() -> None:
+    server = SmtpServer().start()
+    people = [
+        Recipient(email="r0@example.org"),
+        Recipient(email="r1@example.org", name="Line\nBreak"),
+        Recipient(email="r2@example.org"),
+    ]
+    try:
+        receipt = SmtpSender(server.url()).send_batch(envelope(), people)
+        assert list(receipt.failed) == ["r1@example.org"]
+        assert receipt.failed["r1@example.org"].startswith("SMTP: not sent:")
+        assert len(server.recorder.messages) == 2
+    finally:
+        server.stop()

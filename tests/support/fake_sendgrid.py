@@ -314,7 +314,8 @@ def validate(body: Any) -> tuple[str, str | None] | None:
             )
         for address in to:
             email = str(address.get("email", "")) if isinstance(address, dict) else ""
-            if "@" not in email:
+            # SendGrid takes no internationalised address (no SMTPUTF8): a 400 for all.
+            if "@" not in email or not email.isascii():
                 return "Does not contain a valid address.", f"personalizations.{i}.to"
             key = email.lower()
             if key in seen:

@@ -19,6 +19,7 @@ class Recorder:
     """The aiosmtpd handler: keeps every message and counts connections."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message as it came over the wire
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     connections: int = 0
     logins: list[str] = field(default_factory=list)
@@ -47,14 +48,22 @@ class Recorder:
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted"
 
 
 class SmtpServer:
-    def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        smtputf8: bool = False,
+    ) -> None:
+        """`smtputf8` makes the server offer SMTPUTF8 (RFC 6531) and take UTF-8 addresses."""
         self.recorder = Recorder()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if username:
 
             def check(

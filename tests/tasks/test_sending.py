@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from celery import Celery
-from sqlalchemy import select
+from sqlalchemy import Connection, create_engine, select, text
 
 from campaigns.compose import create_campaign
 from config.runtime import Runtime
@@ -189,3 +190,106 @@ def test_cancel_stops_for_good(serial_rig: Rig) -> None:
     time.sleep(1.5)  # longer than a batch takes: nothing more may go out
     assert len(rig.fake.recipients()) == rig.counts(campaign_id)["sent"] == counts["sent"] < 6000
     assert rig.campaign(campaign_id).status is CampaignStatus.cancelled
+
+
+# -- a database connection lost mid-task ---------------------------------------------
+
+
+@contextmanager
+def held_lock(url: str, statement: str) -> Iterator[Connection]:
+    """A transaction holding the lock `statement` takes, until the block ends."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def terminate_waiting(url: str, query_start: str, timeout: float = 30) -> list[int]:
+    """Wait for a backend blocked on a lock while running a statement that starts with
+    `query_start`, then terminate every such backend, as an operator or a failover would."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    waiting = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE :q"
+    )
+    try:
+        with engine.connect() as conn:
+            try:
+                wait_for(
+                    lambda: bool(conn.execute(waiting, {"q": f"{query_start}%"}).all()),
+                    timeout,
+                    f"a backend waiting in {query_start}",
+                )
+            except AssertionError as exc:
+                activity = conn.execute(
+                    text(
+                        "SELECT pid, state, wait_event_type, left(query, 80) "
+                        "FROM pg_stat_activity WHERE datname = current_database()"
+                    )
+                ).all()
+                raise AssertionError(f"{exc}; backends: {activity}") from None
+            pids = list(conn.scalars(waiting, {"q": f"{query_start}%"}))
+            for pid in pids:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            return pids
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_fan_out_is_retried_when_its_database_connection_is_terminated(rig: Rig) -> None:
+    db = rig.runtime.db
+    url = db.engine.url.render_as_string(hide_password=False)
+    seed_subscribers(db, 3000)
+    campaign_id = new_campaign(rig.runtime)
+    with held_lock(url, "LOCK TABLE deliveries IN SHARE MODE"):
+        rig.send(campaign_id)
+        assert terminate_waiting(url, "INSERT INTO deliveries")
+    # Retried after a back-off of seconds, not rescued by the sweeper fifteen minutes on.
+    rig.wait(lambda: rig.campaign(campaign_id).status is CampaignStatus.sent, 60, "campaign sent")
+    got = rig.fake.recipients()
+    assert len(got) == len(set(got)) == 3000
+    assert "OperationalError" in rig.log.read_text()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_batch_is_retried_when_its_database_connection_is_terminated(rig: Rig) -> None:
+    db = rig.runtime.db
+    url = db.engine.url.render_as_string(hide_password=False)
+    seed_subscribers(db, 2000)
+    campaign_id = new_campaign(rig.runtime)
+    # The fan-out runs here; the worker only sends the batches.
+    campaign_send.start_campaign(db, rig.runtime.site, campaign_id)
+    batches = list(campaign_send.fan_out(db, rig.runtime.site, campaign_id))
+    with held_lock(url, f"SELECT id FROM deliveries WHERE campaign_id = {campaign_id} FOR UPDATE"):
+        for ids in batches:
+            rig.broker.send_task("tasks.sending.send_batch", args=[campaign_id, ids])
+        assert terminate_waiting(url, "UPDATE deliveries")
+    rig.wait(lambda: rig.campaign(campaign_id).status is CampaignStatus.sent, 60, "campaign sent")
+    got = rig.fake.recipients()
+    assert len(got) == len(set(got)) == 2000
+    assert rig.counts(campaign_id)["sent"] == 2000
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_outcome_whose_connection_is_terminated_is_written_again(rig: Rig) -> None:
+    db = rig.runtime.db
+    url = db.engine.url.render_as_string(hide_password=False)
+    seed_subscribers(db, 500)
+    campaign_id = new_campaign(rig.runtime)
+    campaign_send.start_campaign(db, rig.runtime.site, campaign_id)
+    [ids] = list(campaign_send.fan_out(db, rig.runtime.site, campaign_id))
+    rig.fake.set_faults(latency=2)  # time to take the rows' locks while SendGrid answers
+    rig.broker.send_task("tasks.sending.send_batch", args=[campaign_id, ids])
+    rig.wait(lambda: rig.fake.in_flight() == 1, 30, "the batch at SendGrid")
+    # The claim is committed; the worker's write of SendGrid's answer waits, then dies.
+    with held_lock(url, f"SELECT id FROM deliveries WHERE campaign_id = {campaign_id} FOR UPDATE"):
+        assert terminate_waiting(url, "UPDATE deliveries")
+    rig.wait(lambda: rig.campaign(campaign_id).status is CampaignStatus.sent, 60, "campaign sent")
+    assert rig.counts(campaign_id)["sent"] == 500
+    got = rig.fake.recipients()
+    assert len(got) == len(set(got)) == 500
