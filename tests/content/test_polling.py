@@ -195,7 +195,7 @@ def test_poll_due_polls_only_feeds_whose_time_has_come(
 def test_an_edited_post_is_updated_but_never_new_again(
     db: Database, site: SiteConfig, feed_server: FeedServer
 ) -> None:
-    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)))
+    feed = _feed(feed_server, "blog", Route(body=rss(BLOG)), backfill=2)  # both mailable
     site = site_with_feeds(site, feed)
     poll_feeds(db, site, [feed])
     with db.session() as session:
