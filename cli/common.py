@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from config.runtime import Runtime, get_runtime
 from config.settings import SettingsError
@@ -31,8 +32,28 @@ def one_line_errors(func: F) -> F:
         except USER_ERRORS as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+        except OperationalError as exc:
+            # An unreachable or refusing database is the operator's to fix, not a bug:
+            # one line naming the database (password hidden) and the driver's first line.
+            reason = _first_line(exc.orig or exc)
+            if "no such table" in reason:
+                reason += " (run `broadsheet init` to create the tables)"
+            err_console.print(
+                f"[red]error:[/red] database {_database_name()} is not usable: {reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _database_name() -> str:
+    return get_runtime().db.engine.url.render_as_string(hide_password=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def runtime() -> Runtime:
