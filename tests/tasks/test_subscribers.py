@@ -6,11 +6,13 @@ from sqlalchemy import insert, select
 
 from config.runtime import Runtime
 from db.models import Subscriber, SubscriberStatus, utcnow
+from delivery.smtp import SmtpSender
 from subscribers.links import read_confirm_token
 from subscribers.service import ConsentInfo, add_subscriber, suppress
 from subscribers.signup import add_by_admin, request_subscription
 from tasks.subscribers import send_confirmation, sweep_confirmations
 from tests.support.mail import link, messages
+from tests.support.smtp_server import SmtpServer
 
 
 def _pending(runtime: Runtime, email: str) -> int:
@@ -76,12 +78,10 @@ def test_the_sweep_mails_a_confirmation_whose_task_was_never_queued(runtime: Run
     assert len(messages(runtime.settings.outbox_dir)) == 1
 
 
-def test_a_stored_address_the_backend_cannot_take_fails_that_confirmation_only(
-    runtime: Runtime,
-) -> None:
-    """Rows stored before non-ASCII local parts were refused must not crash the task."""
+def _stored_non_ascii(runtime: Runtime) -> int:
+    """A row stored before non-ASCII local parts were refused at sign-up."""
     with runtime.db.session() as session:
-        sid = session.execute(
+        return session.execute(
             insert(Subscriber)
             .values(
                 email="jos\u00e9@example.org",
@@ -94,10 +94,31 @@ def test_a_stored_address_the_backend_cannot_take_fails_that_confirmation_only(
             )
             .returning(Subscriber.id)
         ).scalar_one()
-    assert send_confirmation(sid) is False
-    assert messages(runtime.settings.outbox_dir) == []
-    other = _pending(runtime, "plain@example.org")
-    assert send_confirmation(other) is True
+
+
+def test_a_stored_address_the_backend_cannot_take_fails_that_confirmation_only(
+    runtime: Runtime,
+) -> None:
+    server = SmtpServer().start()  # no SMTPUTF8: it cannot take a non-ASCII mailbox
+    try:
+        runtime.__dict__["sender"] = SmtpSender(server.url())
+        sid = _stored_non_ascii(runtime)
+        assert send_confirmation(sid) is False
+        assert server.recorder.envelopes == []
+        other = _pending(runtime, "plain@example.org")
+        assert send_confirmation(other) is True
+        assert [rcpt for _, rcpt in server.recorder.envelopes] == [["plain@example.org"]]
+    finally:
+        server.stop()
+
+
+def test_a_stored_non_ascii_address_gets_its_confirmation_from_the_outbox(
+    runtime: Runtime,
+) -> None:
+    sid = _stored_non_ascii(runtime)  # the outbox writes RFC 6531 (UTF-8) messages
+    assert send_confirmation(sid) is True
+    [eml] = runtime.settings.outbox_dir.glob("*.eml")
+    assert "To: jos\u00e9@example.org".encode() in eml.read_bytes()
 
 
 def test_beat_sweeps_owed_confirmations_every_minute() -> None:
