@@ -143,9 +143,15 @@ def _estimated_status_counts(session: Session) -> StatusCounts | None:
     if stats is None or stats[0] is None:
         return None
     share = dict(zip(stats[0], stats[1], strict=True))
-    counts = {
-        s.value: round(float(rows) * float(share.get(s.value, 0.0))) for s in SubscriberStatus
-    }
+    counts = {}
+    for status in SubscriberStatus:
+        if status.value in share:
+            counts[status.value] = round(float(rows) * float(share[status.value]))
+        else:
+            # Not among the common values, so rare: counting it exactly is a short index scan.
+            counts[status.value] = int(
+                session.scalar(select(func.count()).where(Subscriber.status == status)) or 0
+            )
     return StatusCounts(counts, True)
 
 
