@@ -134,7 +134,8 @@ def create(
     return redirect(request, f"/admin/campaigns/{campaign_id}", "Campaign created as a draft.")
 
 
-def _progress(request: Request, campaign_id: int) -> dict[str, Any]:
+def _progress(request: Request, campaign_id: int, watch: bool = False) -> dict[str, Any]:
+    """`watch`: the admin just pressed send, so a draft is about to start: keep polling."""
     shown = campaign_send.progress(runtime(request).db, campaign_id)
     return {
         "id": shown.id,
@@ -144,7 +145,8 @@ def _progress(request: Request, campaign_id: int) -> dict[str, Any]:
         "done": shown.done,
         "waiting": shown.waiting,
         "counts": shown.counts,
-        "live": shown.status in LIVE,
+        "live": shown.status in LIVE or (watch and shown.status == CampaignStatus.draft.value),
+        "watch": watch,
     }
 
 
@@ -154,6 +156,7 @@ def campaign_page(
     admin: Annotated[Admin, Depends(allow("read"))],
     campaign_id: CampaignId,
     as_email: Annotated[str | None, Query(alias="as", max_length=320)] = None,
+    watch: bool = False,
 ) -> Response:
     rt = runtime(request)
     with rt.db.session() as session:
@@ -181,7 +184,7 @@ def campaign_page(
             "title": f"Campaign {campaign_id}",
             "c": info,
             "posts": post_titles,
-            "progress": _progress(request, campaign_id),
+            "progress": _progress(request, campaign_id, watch),
             "as_email": (as_email or "").strip(),
             "sendable": info["status"] in ("draft", "scheduled"),
         },
@@ -191,11 +194,17 @@ def campaign_page(
 
 @router.get("/{campaign_id}/progress")
 def progress_fragment(
-    request: Request, admin: Annotated[Admin, Depends(allow("read"))], campaign_id: CampaignId
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("read"))],
+    campaign_id: CampaignId,
+    watch: bool = False,
 ) -> Response:
     """The progress block alone; htmx swaps it in every two seconds while sending."""
     return page(
-        request, "_progress", {"progress": _progress(request, campaign_id)}, section="campaigns"
+        request,
+        "_progress",
+        {"progress": _progress(request, campaign_id, watch)},
+        section="campaigns",
     )
 
 
@@ -281,8 +290,9 @@ async def send(
         return redirect(request, url, f"Not sent: {exc}")
     with rt.db.session() as session:
         record(session, admin.actor, "campaign.send", f"campaign:{campaign_id}", when=when, at=at)
-    message = "Sending started." if when != "at" else f"Scheduled for {at} (site time)."
-    return redirect(request, url, message)
+    if when == "at":
+        return redirect(request, url, f"Scheduled for {at} (site time).")
+    return redirect(request, f"{url}?watch=1", "Sending started.")
 
 
 def _transition(request: Request, admin: Admin, campaign_id: int, action: str) -> Response:
