@@ -129,7 +129,13 @@ def _audit_page(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, (width, height) in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        # The whole page in one viewport: Chromium does not paint frames (the previews)
+        # that lie outside the viewport of a full-page screenshot.
+        tall = page.evaluate("() => document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": width, "height": min(max(tall, height), 6000)})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"))
+        page.set_viewport_size({"width": width, "height": height})
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
         bad = page.evaluate(
             """async () => {

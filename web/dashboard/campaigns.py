@@ -199,13 +199,13 @@ def progress_fragment(
     campaign_id: CampaignId,
     watch: bool = False,
 ) -> Response:
-    """The progress block alone; htmx swaps it in every two seconds while sending."""
-    return page(
-        request,
-        "_progress",
-        {"progress": _progress(request, campaign_id, watch)},
-        section="campaigns",
-    )
+    """The progress block alone; htmx swaps it in every two seconds while sending.
+    When a watched send ends, htmx reloads the page so its actions match the new state."""
+    shown = _progress(request, campaign_id, watch)
+    response = page(request, "_progress", {"progress": shown}, section="campaigns")
+    if watch and not shown["live"]:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @router.get("/{campaign_id}/preview.html")
