@@ -8,7 +8,6 @@ PostgreSQL's statistics where exact ones would scan the table."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -158,17 +157,24 @@ def _estimated_status_counts(session: Session) -> StatusCounts | None:
 def signups_per_day(
     session: Session, since: dt.datetime, now: dt.datetime
 ) -> list[tuple[dt.date, int]]:
-    """New subscribers per UTC day from `since` to `now`, every day present (zeros too)."""
-    days: Counter[dt.date] = Counter()
-    # Timestamps only (an index-only range scan of ix_subscribers_created_at), bucketed here:
-    # day arithmetic in SQL differs between SQLite and PostgreSQL.
-    for (created,) in session.execute(
-        select(Subscriber.created_at).where(Subscriber.created_at >= since)
-    ):
-        days[created.astimezone(dt.UTC).date()] += 1
+    """New subscribers per UTC day from `since` to `now`, every day present (zeros too).
+
+    Grouped in the database (an index-only range scan of ix_subscribers_created_at
+    on PostgreSQL): a month of a large list is tens of thousands of rows.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone("UTC", Subscriber.created_at))
+    else:
+        day = func.date(Subscriber.created_at)  # SQLite keeps UTC text, date() reads it
+    counted = {
+        (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n)
+        for d, n in session.execute(
+            select(day, func.count()).where(Subscriber.created_at >= since).group_by(day)
+        )
+    }
     first, last = since.astimezone(dt.UTC).date(), now.astimezone(dt.UTC).date()
     return [
-        (first + dt.timedelta(days=i), days.get(first + dt.timedelta(days=i), 0))
+        (first + dt.timedelta(days=i), counted.get(first + dt.timedelta(days=i), 0))
         for i in range((last - first).days + 1)
     ]
 
