@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from campaigns.templating import TEMPLATES_DIR
+from config.site import SiteConfigError
 from web.files import STATIC_URL
 from web.dashboard import session as sessions
 
@@ -56,7 +57,7 @@ def page(
     try:
         newsletter_name = rt.site.newsletter.name
         tz = rt.site.newsletter.tz
-    except Exception:  # the Site page shows a broken site file; every page must still render
+    except SiteConfigError:  # the Site page shows a broken site file; pages must still render
         newsletter_name, tz = "Broadsheet", dt.UTC
     base = {
         "admin": getattr(request.state, "admin", None),
