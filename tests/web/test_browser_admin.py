@@ -124,9 +124,23 @@ def deployment(tmp_path: Path, redis_url: str) -> Iterator[Deployment]:
         rt.db.engine.dispose()
 
 
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return result.violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target).join(' | ')}`);
+}"""
+
+
 def _audit_page(page: Any, name: str) -> None:
-    """Screenshot at both widths, and no serious or critical axe violation at either."""
+    """Screenshot at both widths, and no serious or critical axe violation at either,
+    nor in dark mode (the admin follows the system's colour scheme)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.emulate_media(color_scheme="dark")
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    bad = page.evaluate(AXE_RUN)
+    assert bad == [], f"{name} in dark mode: {bad}"
+    page.emulate_media(color_scheme="light")
     for label, (width, height) in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": height})
         # The whole page in one viewport: Chromium does not paint frames (the previews)
@@ -137,14 +151,7 @@ def _audit_page(page: Any, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"))
         page.set_viewport_size({"width": width, "height": height})
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-        bad = page.evaluate(
-            """async () => {
-                const result = await axe.run(document, {resultTypes: ['violations']});
-                return result.violations
-                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                    .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target).join(' | ')}`);
-            }"""
-        )
+        bad = page.evaluate(AXE_RUN)
         assert bad == [], f"{name} at {label} width: {bad}"
     page.set_viewport_size({"width": 1280, "height": 900})
 
