@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -266,13 +267,14 @@ async def test_send(
 @router.post("/{campaign_id}/send")
 async def send(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("campaign.send"))],
     campaign_id: CampaignId,
     when: Annotated[Literal["now", "at", "local"], Form()] = "now",
     at: Annotated[str, Form(max_length=40)] = "",
     local_time: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    from tasks.sending import send_or_schedule
+    from tasks.sending import send_or_schedule, start_sending
 
     rt = runtime(request)
     url = f"/admin/campaigns/{campaign_id}"
@@ -283,25 +285,39 @@ async def send(
         local = local_time if when == "local" else None
         if when == "local" and not local:
             raise ValueError("give the local time, e.g. 09:00")
-        await run_in_threadpool(
-            send_or_schedule, rt.db, rt.site, campaign_id, at=send_at, local_time=local
+        starts_now = await run_in_threadpool(
+            partial(send_or_schedule, start=False),
+            rt.db,
+            rt.site,
+            campaign_id,
+            at=send_at,
+            local_time=local,
         )
     except ValueError as exc:  # CampaignError is one: the campaign cannot send now
         return redirect(request, url, f"Not sent: {exc}")
     with rt.db.session() as session:
         record(session, admin.actor, "campaign.send", f"campaign:{campaign_id}", when=when, at=at)
+    if starts_now:
+        # After the response: embedded (no Redis) the send runs inline and would hold the page.
+        background.add_task(start_sending, campaign_id)
     if when == "at":
         return redirect(request, url, f"Scheduled for {at} (site time).")
     return redirect(request, f"{url}?watch=1", "Sending started.")
 
 
-def _transition(request: Request, admin: Admin, campaign_id: int, action: str) -> Response:
-    from tasks.sending import resume_sending
+def _transition(
+    request: Request,
+    admin: Admin,
+    campaign_id: int,
+    action: str,
+    background: BackgroundTasks | None = None,
+) -> Response:
+    from tasks.sending import resume_sending, start_sending
 
     rt = runtime(request)
     changes: dict[str, Callable[[Database, int], object]] = {
         "pause": campaign_send.pause,
-        "resume": resume_sending,
+        "resume": partial(resume_sending, start=False),
         "cancel": campaign_send.cancel,
     }
     change = changes[action]
@@ -310,6 +326,8 @@ def _transition(request: Request, admin: Admin, campaign_id: int, action: str) -
         change(rt.db, campaign_id)
     except CampaignError as exc:
         return redirect(request, url, f"Could not {action}: {exc}")
+    if background is not None:
+        background.add_task(start_sending, campaign_id)
     with rt.db.session() as session:
         record(session, admin.actor, f"campaign.{action}", f"campaign:{campaign_id}")
     return redirect(
@@ -329,10 +347,11 @@ def pause(
 @router.post("/{campaign_id}/resume")
 def resume(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("campaign.resume"))],
     campaign_id: CampaignId,
 ) -> Response:
-    return _transition(request, admin, campaign_id, "resume")
+    return _transition(request, admin, campaign_id, "resume", background)
 
 
 @router.post("/{campaign_id}/cancel")

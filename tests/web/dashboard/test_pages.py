@@ -267,3 +267,25 @@ def test_poll_now_fetches_the_feed_and_shows_its_posts(as_role: Login, runtime: 
     assert "A fresh note" in polled.text and "Short text." in polled.text
     viewer, viewer_token = as_role("viewer")
     assert viewer.post("/admin/feeds/poll", data={"csrf_token": viewer_token}).status_code == 403
+
+
+def test_send_now_in_embedded_mode_sends_after_the_response(
+    as_role: Login, runtime: Runtime
+) -> None:
+    _posts(runtime)
+    with runtime.db.session() as session:
+        for i in range(3):
+            add_subscriber(session, f"r{i}@example.org", ["videos"], CONSENT, confirmed=True)
+    client, token = as_role("owner")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    sent = client.post(
+        "/admin/campaigns/1/send", data={"csrf_token": token, "when": "now"}, follow_redirects=False
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == "/admin/campaigns/1?watch=1"
+    # TestClient has run the response's background step: the campaign went out.
+    with runtime.db.session() as session:
+        assert session.get(Campaign, 1).status is CampaignStatus.sent  # type: ignore[union-attr]
+    assert len(messages(runtime.settings.outbox_dir)) == 3
+    assert "campaign.send" in _actions(runtime)
