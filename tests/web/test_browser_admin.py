@@ -305,6 +305,15 @@ def test_a_viewer_reads_but_the_server_refuses_their_send(deployment: Deployment
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 375, "height": 812})
         _log_in(page, base, VIEWER)
+        # Keyboard first: Tab reaches the skip link (visibly focused), Enter jumps to main.
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => [document.activeElement.textContent,"
+            " getComputedStyle(document.activeElement).outlineStyle]"
+        )
+        assert focused == ["Skip to content", "solid"]
+        page.keyboard.press("Enter")
+        assert page.evaluate("() => document.activeElement.id") == "main"
         page.goto(f"{base}/admin/campaigns/1")
         expect(page.get_by_role("heading", name="Campaign 1: Draft")).to_be_visible()
         expect(page.get_by_role("button", name="Send campaign")).to_have_count(0)
