@@ -289,3 +289,18 @@ def test_send_now_in_embedded_mode_sends_after_the_response(
         assert session.get(Campaign, 1).status is CampaignStatus.sent  # type: ignore[union-attr]
     assert len(messages(runtime.settings.outbox_dir)) == 3
     assert "campaign.send" in _actions(runtime)
+
+
+def test_an_upload_larger_than_a_public_form_is_imported(as_role: Login, runtime: Runtime) -> None:
+    rows = "".join(f"bulk{i:05}@example.org,videos\n" for i in range(4000))
+    body = ("email,lists\n" + rows).encode()
+    assert len(body) > 100_000  # past the 64 KiB cap of public forms (web/limits.py)
+    client, token = as_role("owner")
+    shown = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("big.csv", body, "text/csv")},
+    )
+    assert shown.status_code == 200, shown.text[:300]
+    with runtime.db.session() as session:
+        assert len(session.scalars(select(Subscriber.id)).all()) == 4000
