@@ -84,10 +84,11 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
                 consent_text_version, lists)
             SELECT id, created_at, 'form', '192.0.2.1', 'Bench', '1', '["videos"]'
             FROM subscribers""",
-        f"""INSERT INTO campaigns (subject, intro, status, template, list_slugs, post_ids,
-                fanout_cursor, fanout_done, consecutive_failures, created_at, started_at,
-                finished_at)
-            SELECT 'Edition ' || n, '', 'sent', 'edition', '["videos"]', '[]', 0, true, 0,
+        f"""INSERT INTO campaigns (subject, subject_template, intro, status, template,
+                list_slugs, post_ids, fanout_cursor, fanout_done, consecutive_failures,
+                created_at, started_at, finished_at)
+            SELECT 'Edition ' || n, 'Edition ' || n, '', 'sent', 'edition', '["videos"]', '[]',
+                   0, true, 0,
                    now() - ({campaigns} - n) * interval '1 day',
                    now() - ({campaigns} - n) * interval '1 day',
                    now() - ({campaigns} - n) * interval '1 day' + interval '5 min'

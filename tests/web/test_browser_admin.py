@@ -300,7 +300,14 @@ def test_a_viewer_reads_but_the_server_refuses_their_send(deployment: Deployment
 
     base, rt = deployment.base, deployment.runtime
     with rt.db.session() as session:
-        session.add(Campaign(subject="Draft", status=CampaignStatus.draft, list_slugs=["videos"]))
+        session.add(
+            Campaign(
+                subject="Draft",
+                subject_template="Draft",
+                status=CampaignStatus.draft,
+                list_slugs=["videos"],
+            )
+        )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 375, "height": 812})
@@ -333,7 +340,14 @@ def test_a_viewer_reads_but_the_server_refuses_their_send(deployment: Deployment
 def test_a_form_post_without_its_csrf_token_is_refused(deployment: Deployment) -> None:
     base, rt = deployment.base, deployment.runtime
     with rt.db.session() as session:
-        session.add(Campaign(subject="Draft", status=CampaignStatus.draft, list_slugs=["videos"]))
+        session.add(
+            Campaign(
+                subject="Draft",
+                subject_template="Draft",
+                status=CampaignStatus.draft,
+                list_slugs=["videos"],
+            )
+        )
     with httpx.Client(base_url=base) as client:
         login_page = client.get("/admin/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.text).group(1)  # type: ignore[union-attr]

@@ -16,8 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from campaigns.templating import TEMPLATES_DIR
 from config.site import SiteConfigError
-from web.files import STATIC_URL
 from web.dashboard import session as sessions
+from web.files import STATIC_URL
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 

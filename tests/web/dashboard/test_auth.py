@@ -74,7 +74,14 @@ def test_the_login_rate_limit_answers_429(app_client: TestClient) -> None:
 
 def test_a_viewer_cannot_send_even_by_posting_directly(as_role: Login, runtime: Runtime) -> None:
     with runtime.db.session() as session:
-        session.add(Campaign(subject="Hello", status=CampaignStatus.draft, list_slugs=["videos"]))
+        session.add(
+            Campaign(
+                subject="Hello",
+                subject_template="Hello",
+                status=CampaignStatus.draft,
+                list_slugs=["videos"],
+            )
+        )
     client, token = as_role("viewer")
     page = client.get("/admin/campaigns/1")
     assert page.status_code == 200 and "Send campaign" not in page.text

@@ -32,9 +32,15 @@ def _posts(rt: Runtime) -> None:
         )
 
 
-def _draft(rt: Runtime) -> int:
+def _draft(rt: Runtime, post_ids: list[int] | None = None) -> int:
     with rt.db.session() as session:
-        campaign = Campaign(subject="Hello", status=CampaignStatus.draft, list_slugs=["videos"])
+        campaign = Campaign(
+            subject="Hello",
+            subject_template="Hello",
+            status=CampaignStatus.draft,
+            list_slugs=["videos"],
+            post_ids=post_ids or [],
+        )
         session.add(campaign)
         session.flush()
         return campaign.id
@@ -89,7 +95,8 @@ def test_the_preview_frame_is_sandboxed_and_has_a_dark_version(
 def test_send_at_a_time_and_at_a_local_time_schedule_the_campaign(
     as_role: Login, runtime: Runtime
 ) -> None:
-    first, second = _draft(runtime), _draft(runtime)
+    _posts(runtime)  # a campaign without posts cannot be scheduled
+    first, second = _draft(runtime, [1]), _draft(runtime, [1])
     client, token = as_role("owner")
     client.post(
         f"/admin/campaigns/{first}/send",
