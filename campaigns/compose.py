@@ -30,7 +30,7 @@ from campaigns.sponsors import sponsor_order
 from campaigns.summaries import clean_summary_html, clean_summary_text
 from campaigns.templating import render_string
 from config.site import SiteConfig, Sponsor
-from db.models import Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
+from db.models import MAX_ID, Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
 
 DEFAULT_SUBJECT = "{{ lead.title if lead else newsletter.name }}"
 
@@ -104,7 +104,9 @@ def new_posts(session: Session, schedule_name: str | None, now: dt.datetime) -> 
 
 
 def _chosen_posts(session: Session, post_ids: Sequence[int]) -> list[Post]:
-    found = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(list(post_ids))))}
+    # An id no column can hold names no post; asking the database would overflow.
+    storable = [i for i in post_ids if 1 <= i <= MAX_ID]
+    found = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(storable)))}
     missing = [str(i) for i in post_ids if i not in found]
     if missing:
         raise CampaignError(f"no post with id {', '.join(missing)}")

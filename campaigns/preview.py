@@ -4,6 +4,7 @@ and the public archive copy. All three show the same posts, sponsor and disclaim
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -149,3 +150,15 @@ def _filled(variant: str, edition: RenderedEdition, values: dict[str, str]) -> P
         text=fill(edition.text),
         sponsor_name=edition.sponsor_name,
     )
+
+
+_DARK_QUERY = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.IGNORECASE)
+
+
+def in_dark_mode(html: str) -> str:
+    """The edition as a mail client in dark mode shows it: the dark-mode rules always on.
+
+    A preview cannot rely on the viewer's own setting (an admin in light mode
+    still wants to see the dark version), so the media query becomes `all`.
+    """
+    return _DARK_QUERY.sub("@media all", html)

@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from rich.progress import Progress
 
+from cli.admin import admin_app
 from cli.campaign import campaign_app
 from cli.common import console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(admin_app, name="admin")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(posts_app, name="posts")

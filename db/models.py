@@ -163,7 +163,24 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
     # Ids are never handed out twice (SQLite would reuse an erased newest id):
     # links in old emails name a subscriber by id (migration 0012_subscriber_links).
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        # The admin's search by the start of an address or a name (migration
+        # 0015_admin_accounts). text_pattern_ops lets PostgreSQL answer `LIKE 'x%'`
+        # from the index whatever the collation (addresses are stored lowercased, so
+        # lower(email) is email); SQLite searches addresses by range on the unique
+        # index instead and needs no second index on email.
+        Index(
+            "ix_subscribers_email_prefix",
+            text("lower(email)"),
+            postgresql_ops={"lower(email)": "text_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_subscribers_name_prefix",
+            text("lower(name)"),
+            postgresql_ops={"lower(name)": "text_pattern_ops"},
+        ),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -173,7 +190,8 @@ class Subscriber(Base):
     cadence: Mapped[str] = mapped_column(String(16), default="instant")
     timezone: Mapped[str | None] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(2))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the admin dashboard's sign-ups per day.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # When a confirmation was last asked for (claims the resend window) ...
@@ -398,3 +416,47 @@ class ScheduleRun(Base):
     campaign_id: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[str] = mapped_column(String(16))  # created, skipped, late
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AdminRole(enum.StrEnum):
+    viewer = "viewer"
+    editor = "editor"
+    owner = "owner"
+
+
+class AdminUser(Base):
+    """A person who runs the newsletter in the web admin (not a subscriber).
+
+    `session_epoch` is part of every session cookie: raising it (logout, removal,
+    a new password) ends every session of that user at once.
+    """
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[AdminRole] = mapped_column(_enum(AdminRole))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminAudit(Base):
+    """One admin action: who, what, on what, when, from where.
+
+    `actor` is the admin's address (or `cli`); `target` never holds a subscriber's
+    address, only an id or email hash, so erasure leaves nothing personal here.
+    """
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

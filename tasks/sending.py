@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import random
@@ -10,6 +11,8 @@ from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from config.runtime import get_runtime
+from config.site import SiteConfig
+from db.engine import Database
 from db.models import Campaign
 from delivery import campaign_send
 from delivery.message import TransientSendError
@@ -125,3 +128,40 @@ def sweep() -> dict[str, int]:
         "due_batches": len(result.due),
         "lost": result.lost,
     }
+
+
+def send_or_schedule(
+    db: Database,
+    site: SiteConfig,
+    campaign_id: int,
+    *,
+    at: dt.datetime | None = None,
+    local_time: str | None = None,
+    start: bool = True,
+) -> bool:
+    """Send now (a task), or at `at` (naive = the site's zone), optionally at a local time
+    per subscriber: the one path of the admin API and the web admin. A campaign in a
+    state that cannot send raises CampaignError; a bad local time ValueError.
+
+    Returns whether the send starts now. With `start=False` the caller queues
+    `send_campaign` itself (the web admin does it after its response, so that in
+    embedded mode, where tasks run inline, the page does not wait for the send)."""
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=site.newsletter.tz)
+    campaign_send.schedule(db, campaign_id, send_at=at, local_time=local_time)
+    if at is None and start:
+        send_campaign.delay(campaign_id)
+    return at is None
+
+
+def resume_sending(db: Database, campaign_id: int, *, start: bool = True) -> None:
+    """Resume a paused campaign and queue what is left (admin API and web admin);
+    `start=False` leaves queueing `send_campaign` to the caller."""
+    campaign_send.resume(db, campaign_id)
+    if start:
+        send_campaign.delay(campaign_id)
+
+
+def start_sending(campaign_id: int) -> None:
+    """Queue the send task (inline in embedded mode): for a background step after a response."""
+    send_campaign.delay(campaign_id)

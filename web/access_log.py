@@ -3,8 +3,10 @@
 The links people click carry signed tokens (`/confirm/{token}`,
 `/unsubscribe/{token}`, `/preferences/{token}`, `/r/{token}`): anyone who
 reads a log line with one can act as that subscriber. The client address is
-personal data, which Broadsheet keeps only in consent records. uvicorn's
-access logger gets a filter that blanks both before any handler sees them.
+personal data, which Broadsheet keeps only in consent records. The admin's
+query strings carry subscribers' addresses and names (searches, "preview as"),
+so under /admin and /api the query is blanked too. uvicorn's access logger gets
+a filter that blanks all of these before any handler sees them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 
 TOKEN_PATH = re.compile(r"^(/(?:confirm|unsubscribe|preferences|r))/[^/?#]+")
+ADMIN_QUERY = re.compile(r"^(/(?:admin|api)(?:/[^?#]*)?)\?.*$")
 REDACTED = "…"
 
 
@@ -27,6 +30,7 @@ class RedactAccessLog(logging.Filter):
 
 
 def redact_path(path: str) -> str:
+    path = ADMIN_QUERY.sub(rf"\1?{REDACTED}", path)
     return TOKEN_PATH.sub(rf"\1/{REDACTED}", path)
 
 

@@ -33,7 +33,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": rt.db.engine.dialect.name}
 
-    from web import archive, public, tracking, webhooks
+    from web import archive, dashboard, public, tracking, webhooks
     from web.admin import admin_router
     from web.docs import install_docs
     from web.files import STATIC_DIR, STATIC_URL
@@ -44,5 +44,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(admin_router())
     install_docs(app)
+    dashboard.install(app)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -38,8 +38,11 @@ IMPORT_BODY_MAX = 512 * MIB
 # Longest prefix first: the first match is the route's cap.
 CAPS: tuple[tuple[str, int], ...] = (
     ("/api/subscribers/import", IMPORT_BODY_MAX),
+    # The web admin's CSV upload: Starlette spools the file part to disk past 1 MiB.
+    ("/admin/subscribers/import", IMPORT_BODY_MAX),
     ("/webhooks/sendgrid", WEBHOOK_BODY_MAX),
     ("/api/", ADMIN_BODY_MAX),
+    ("/admin/", ADMIN_BODY_MAX),
 )
 
 

@@ -156,3 +156,10 @@ def test_cli_admin_preview_and_archive_show_the_same_edition(rt: Runtime, tmp_pa
     assert (
         "Tide Breathing" in content and "Sponsored" in content and "PLEASE NOTE" in content.upper()
     )
+
+
+def test_the_dark_preview_turns_the_dark_mode_rules_on() -> None:
+    from campaigns.preview import in_dark_mode
+
+    html = "<style>a{color:blue}@media (prefers-color-scheme: dark){a{color:white}}</style>"
+    assert in_dark_mode(html) == "<style>a{color:blue}@media all{a{color:white}}</style>"

@@ -33,3 +33,13 @@ def test_other_paths_are_logged_as_they_are() -> None:
     assert redact_path("/subscribe") == "/subscribe"
     assert redact_path("/archive/12") == "/archive/12"
     assert redact_path("/reports/x") == "/reports/x"
+
+
+def test_admin_query_strings_with_addresses_are_blanked() -> None:
+    assert redact_path("/admin/subscribers?q=ada%40example.org") == "/admin/subscribers?…"
+    assert redact_path("/admin/campaigns/3?as=ada@example.org") == "/admin/campaigns/3?…"
+    assert redact_path("/api/campaigns/3/preview?as=ada@example.org") == (
+        "/api/campaigns/3/preview?…"
+    )
+    assert redact_path("/admin/subscribers/12") == "/admin/subscribers/12"
+    assert redact_path("/administrator?x=1") == "/administrator?x=1"

@@ -182,22 +182,17 @@ def get_status(request: Request, campaign_id: CampaignId) -> ProgressOut:
 @router.post("/{campaign_id}/send", response_model=ProgressOut, status_code=202)
 def send(request: Request, campaign_id: CampaignId, body: SendIn | None = None) -> ProgressOut:
     """Send now, or schedule with `at`; `local_time` sends at HH:MM in each subscriber's zone."""
-    from tasks.sending import send_campaign
+    from tasks.sending import send_or_schedule
 
     rt = _runtime(request)
     body = body or SendIn(at=None, local_time=None)
-    at = body.at
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=rt.site.newsletter.tz)
     _progress(rt, campaign_id)  # 404 first
     try:
-        campaign_send.schedule(rt.db, campaign_id, send_at=at, local_time=body.local_time)
+        send_or_schedule(rt.db, rt.site, campaign_id, at=body.at, local_time=body.local_time)
     except (campaign_send.SendTimeInPast, EmptyCampaign) as exc:
         raise HTTPException(422, str(exc)) from None
     except ValueError as exc:
         raise _conflict(exc) from None
-    if at is None:
-        send_campaign.delay(campaign_id)
     return _progress(rt, campaign_id)
 
 
@@ -221,11 +216,9 @@ def pause(request: Request, campaign_id: CampaignId) -> ProgressOut:
 
 @router.post("/{campaign_id}/resume", response_model=ProgressOut)
 def resume(request: Request, campaign_id: CampaignId) -> ProgressOut:
-    from tasks.sending import send_campaign
+    from tasks.sending import resume_sending
 
-    rt = _transition(request, campaign_id, campaign_send.resume)
-    send_campaign.delay(campaign_id)
-    return _progress(rt, campaign_id)
+    return _progress(_transition(request, campaign_id, resume_sending), campaign_id)
 
 
 @router.post("/{campaign_id}/cancel", response_model=ProgressOut)

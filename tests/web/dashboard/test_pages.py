@@ -1,0 +1,313 @@
+"""The admin's pages and actions in-process: what each shows and what each POST does."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from config.runtime import Runtime
+from config.site import FeedConfig
+from content.polling import ingest_file
+from db.models import AdminAudit, Campaign, CampaignStatus, Subscriber
+from subscribers.service import ConsentInfo, add_subscriber
+from tests.support.feed_server import FeedServer, Route
+from tests.support.feeds import Item, rss
+from tests.support.mail import messages
+
+Login = Callable[[str], tuple[TestClient, str]]
+SAMPLES = Path(__file__).resolve().parents[3] / "content" / "samples"
+CONSENT = ConsentInfo(source="form", text_version="1", ip="198.51.100.4")
+
+
+def _posts(rt: Runtime) -> None:
+    for feed in rt.site.feeds:
+        ingest_file(
+            rt.db, feed.model_copy(update={"hold_minutes": 0}), SAMPLES / f"{feed.name}.xml"
+        )
+
+
+def _draft(rt: Runtime, post_ids: list[int] | None = None) -> int:
+    with rt.db.session() as session:
+        campaign = Campaign(
+            subject="Hello",
+            subject_template="Hello",
+            status=CampaignStatus.draft,
+            list_slugs=["videos"],
+            post_ids=post_ids or [],
+        )
+        session.add(campaign)
+        session.flush()
+        return campaign.id
+
+
+def _actions(rt: Runtime) -> list[str]:
+    with rt.db.session() as session:
+        return list(session.scalars(select(AdminAudit.action).order_by(AdminAudit.id)))
+
+
+def test_creating_a_campaign_needs_a_post_and_records_who(as_role: Login, runtime: Runtime) -> None:
+    _posts(runtime)
+    client, token = as_role("editor")
+    form = client.get("/admin/campaigns/new").text
+    assert form.count('name="post_ids"') == 4  # the sample feeds' posts, all offered
+    empty = client.post("/admin/campaigns", data={"csrf_token": token, "lists": ["videos"]})
+    assert empty.status_code == 422 and "Choose at least one post." in empty.text
+    with runtime.db.session() as session:
+        assert session.scalars(select(Campaign)).all() == []
+    made = client.post(
+        "/admin/campaigns",
+        data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1", "2"], "subject": "Two"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/admin/campaigns/1"
+    with runtime.db.session() as session:
+        campaign = session.scalars(select(Campaign)).one()
+        assert (campaign.subject, campaign.post_ids) == ("Two", [1, 2])
+    assert _actions(runtime)[-1] == "campaign.create"
+
+
+def test_the_preview_frame_is_sandboxed_and_has_a_dark_version(
+    as_role: Login, runtime: Runtime
+) -> None:
+    _posts(runtime)
+    client, token = as_role("editor")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    light = client.get("/admin/campaigns/1/preview.html")
+    dark = client.get("/admin/campaigns/1/preview.html?dark=1")
+    assert light.status_code == 200
+    assert light.headers["content-security-policy"].startswith("sandbox")
+    assert "prefers-color-scheme: dark" in light.text
+    assert "prefers-color-scheme" not in dark.text and "@media all" in dark.text
+    unknown = client.get("/admin/campaigns/1/preview.html?as=nobody@example.org")
+    assert unknown.status_code == 404 and "no subscriber" in unknown.text
+    viewer, _ = as_role("viewer")
+    assert viewer.get("/admin/campaigns/1/preview.html").status_code == 403
+
+
+def test_send_at_a_time_and_at_a_local_time_schedule_the_campaign(
+    as_role: Login, runtime: Runtime
+) -> None:
+    _posts(runtime)  # a campaign without posts cannot be scheduled
+    first, second = _draft(runtime, [1]), _draft(runtime, [1])
+    client, token = as_role("owner")
+    client.post(
+        f"/admin/campaigns/{first}/send",
+        data={"csrf_token": token, "when": "at", "at": "2031-05-04T09:30"},
+    )
+    bad = client.post(
+        f"/admin/campaigns/{second}/send", data={"csrf_token": token, "when": "local"}
+    )
+    assert "Not sent: give the local time" in bad.text
+    with runtime.db.session() as session:
+        campaign = session.get(Campaign, first)
+        assert campaign is not None and campaign.status is CampaignStatus.scheduled
+        tz = runtime.site.newsletter.tz
+        assert campaign.send_at == dt.datetime(2031, 5, 4, 9, 30, tzinfo=tz)
+        assert session.get(Campaign, second).status is CampaignStatus.draft  # type: ignore[union-attr]
+    page = client.get("/admin").text
+    assert f"#{first} Hello" in page  # among the next sends
+
+
+def test_pause_and_cancel_go_through_the_life_cycle_rules(as_role: Login, runtime: Runtime) -> None:
+    campaign_id = _draft(runtime)
+    client, token = as_role("owner")
+    paused = client.post(f"/admin/campaigns/{campaign_id}/pause", data={"csrf_token": token})
+    assert "Could not pause" in paused.text  # a draft is not sending
+    cancelled = client.post(f"/admin/campaigns/{campaign_id}/cancel", data={"csrf_token": token})
+    assert "Cancelled." in cancelled.text
+    with runtime.db.session() as session:
+        assert session.get(Campaign, campaign_id).status is CampaignStatus.cancelled  # type: ignore[union-attr]
+    assert _actions(runtime)[-1] == "campaign.cancel"
+
+
+def test_a_watched_progress_reloads_the_page_when_the_send_ends(
+    as_role: Login, runtime: Runtime
+) -> None:
+    campaign_id = _draft(runtime)
+    client, _ = as_role("viewer")
+    polling = client.get(f"/admin/campaigns/{campaign_id}/progress?watch=1")
+    assert 'hx-trigger="every 2s"' in polling.text and "HX-Refresh" not in polling.headers
+    with runtime.db.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.sent  # type: ignore[union-attr]
+    done = client.get(f"/admin/campaigns/{campaign_id}/progress?watch=1")
+    assert done.headers["HX-Refresh"] == "true" and "hx-trigger" not in done.text
+    unwatched = client.get(f"/admin/campaigns/{campaign_id}")
+    assert "hx-trigger" not in unwatched.text
+
+
+def test_a_test_send_mails_one_copy(as_role: Login, runtime: Runtime) -> None:
+    _posts(runtime)
+    client, token = as_role("editor")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    shown = client.post(
+        "/admin/campaigns/1/test", data={"csrf_token": token, "to": "me@example.org"}
+    )
+    assert "A [TEST] copy went to me@example.org." in shown.text
+    [mail] = messages(runtime.settings.outbox_dir)
+    assert str(mail["Subject"]).strip().startswith("[TEST] ")
+
+
+def test_an_import_lists_bad_rows_and_a_bad_file_is_one_line(
+    as_role: Login, runtime: Runtime
+) -> None:
+    client, token = as_role("owner")
+    good = "email,lists\nok@example.org,videos\nbroken,videos\n"
+    shown = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("people.csv", good.encode(), "text/csv")},
+    )
+    assert shown.status_code == 200
+    assert '<td class="num">3</td><td>invalid email' in shown.text
+    wrong = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("wrong.csv", b"name\nAda\n", "text/csv")},
+    )
+    assert wrong.status_code == 422 and "wrong.csv: " in wrong.text and "email" in wrong.text
+    editor, editor_token = as_role("editor")
+    refused = editor.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": editor_token},
+        files={"file": ("people.csv", good.encode(), "text/csv")},
+    )
+    assert refused.status_code == 403
+
+
+def test_export_is_an_owners_csv_download(as_role: Login, runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        add_subscriber(session, "exp@example.org", ["videos"], CONSENT, confirmed=True)
+    client, token = as_role("owner")
+    response = client.post("/admin/subscribers/export", data={"csrf_token": token})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["email"] for r in rows] == ["exp@example.org"]
+    assert _actions(runtime)[-1] == "subscribers.export"
+
+
+def test_erasure_needs_the_address_typed_again(as_role: Login, runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        person = add_subscriber(session, "gone@example.org", ["videos"], CONSENT)
+        person_id = person.id
+    client, token = as_role("owner")
+    page = client.get(f"/admin/subscribers/{person_id}").text
+    assert "198.51.100.4" in page  # the consent's evidence
+    mismatch = client.post(
+        f"/admin/subscribers/{person_id}/erase",
+        data={"csrf_token": token, "confirm_email": "other@example.org"},
+    )
+    assert mismatch.status_code == 422
+    with runtime.db.session() as session:
+        assert session.get(Subscriber, person_id) is not None
+    client.post(
+        f"/admin/subscribers/{person_id}/erase",
+        data={"csrf_token": token, "confirm_email": "Gone@Example.org"},
+    )
+    with runtime.db.session() as session:
+        assert session.get(Subscriber, person_id) is None
+        entry = session.scalars(select(AdminAudit).order_by(AdminAudit.id.desc())).first()
+        assert entry is not None and entry.action == "subscriber.erase"
+        assert "gone" not in f"{entry.target} {entry.detail}"
+
+
+def test_owners_add_and_remove_admins_in_the_browser(as_role: Login, runtime: Runtime) -> None:
+    client, token = as_role("owner")
+    weak = client.post(
+        "/admin/users",
+        data={"csrf_token": token, "email": "new@example.org", "role": "editor", "password": "x"},
+    )
+    assert weak.status_code == 422 and "at least 10 characters" in weak.text
+    client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "email": "new@example.org",
+            "role": "editor",
+            "password": "long enough pass",
+        },
+    )
+    assert "new@example.org" in client.get("/admin/users").text
+    client.post("/admin/users/remove", data={"csrf_token": token, "email": "new@example.org"})
+    assert "new@example.org" not in client.get("/admin/users").text
+    assert _actions(runtime)[-2:] == ["user.add", "user.remove"]
+
+
+def test_the_site_page_shows_a_broken_site_file(
+    as_role: Login, runtime: Runtime, tmp_path: Path
+) -> None:
+    broken = tmp_path / "site.toml"
+    broken.write_text('[newsletter]\nname = "X"\n', encoding="utf-8")
+    client, _ = as_role("viewer")
+    assert "The file is valid" in client.get("/admin/site").text
+    runtime.__dict__["settings"] = runtime.settings.model_copy(update={"site_config": broken})
+    page = client.get("/admin/site")
+    assert page.status_code == 200
+    assert "This file does not load" in page.text and str(broken) in page.text
+
+
+def test_poll_now_fetches_the_feed_and_shows_its_posts(as_role: Login, runtime: Runtime) -> None:
+    with FeedServer() as server:
+        url = server.route(
+            "/blog.xml",
+            Route(body=rss([Item("g1", "A fresh note", "https://blog.example/1", "Short text.")])),
+        )
+        site = runtime.site
+        runtime.__dict__["site"] = site.model_copy(
+            update={
+                "newsletter": site.newsletter.model_copy(update={"allow_private_hosts": True}),
+                "feeds": (FeedConfig(name="blog", url=url, kind="articles"),),
+            }
+        )
+        client, token = as_role("editor")
+        polled = client.post("/admin/feeds/poll", data={"csrf_token": token, "feed": "blog"})
+    assert "Polled 1 feed(s): 1 new post(s)." in polled.text
+    assert "A fresh note" in polled.text and "Short text." in polled.text
+    viewer, viewer_token = as_role("viewer")
+    assert viewer.post("/admin/feeds/poll", data={"csrf_token": viewer_token}).status_code == 403
+
+
+def test_send_now_in_embedded_mode_sends_after_the_response(
+    as_role: Login, runtime: Runtime
+) -> None:
+    _posts(runtime)
+    with runtime.db.session() as session:
+        for i in range(3):
+            add_subscriber(session, f"r{i}@example.org", ["videos"], CONSENT, confirmed=True)
+    client, token = as_role("owner")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    sent = client.post(
+        "/admin/campaigns/1/send", data={"csrf_token": token, "when": "now"}, follow_redirects=False
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == "/admin/campaigns/1?watch=1"
+    # TestClient has run the response's background step: the campaign went out.
+    with runtime.db.session() as session:
+        assert session.get(Campaign, 1).status is CampaignStatus.sent  # type: ignore[union-attr]
+    assert len(messages(runtime.settings.outbox_dir)) == 3
+    assert "campaign.send" in _actions(runtime)
+
+
+def test_an_upload_larger_than_a_public_form_is_imported(as_role: Login, runtime: Runtime) -> None:
+    rows = "".join(f"bulk{i:05}@example.org,videos\n" for i in range(4000))
+    body = ("email,lists\n" + rows).encode()
+    assert len(body) > 100_000  # past the 64 KiB cap of public forms (web/limits.py)
+    client, token = as_role("owner")
+    shown = client.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("big.csv", body, "text/csv")},
+    )
+    assert shown.status_code == 200, shown.text[:300]
+    with runtime.db.session() as session:
+        assert len(session.scalars(select(Subscriber.id)).all()) == 4000

@@ -1,0 +1,44 @@
+"""Small charts drawn as inline SVG on the server: no JavaScript, readable by screen
+readers through a title and a data table next to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT, BASE = 600, 160, 140
+
+
+def bar_chart(points: Sequence[tuple[str, float]], title: str) -> Markup:
+    """One bar per point, labelled at the first, middle and last bar."""
+    if not points:
+        return Markup("")
+    top = max((v for _, v in points), default=0) or 1
+    step = WIDTH / len(points)
+    bars = []
+    for i, (label, value) in enumerate(points):
+        h = (BASE - 10) * value / top
+        bars.append(
+            f'<rect class="bar" x="{i * step + 1:.1f}" y="{BASE - h:.1f}" '
+            f'width="{max(step - 2, 1):.1f}" height="{h:.1f}"><title>{escape(label)}: '
+            f"{value:g}</title></rect>"
+        )
+    marks = sorted({0, len(points) // 2, len(points) - 1})
+    labels = [
+        f'<text x="{i * step + step / 2:.1f}" y="{HEIGHT - 4}" text-anchor="middle">'
+        f"{escape(points[i][0])}</text>"
+        for i in marks
+    ]
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}; highest {top:g}">'
+        f"<title>{escape(title)}</title>"
+        f'<line x1="0" y1="{BASE}" x2="{WIDTH}" y2="{BASE}"></line>'
+        f'<text x="2" y="10">{top:g}</text>' + "".join(bars) + "".join(labels) + "</svg>"
+    )
+
+
+def day_label(day: dt.date) -> str:
+    return day.strftime("%-d %b")

@@ -1,0 +1,102 @@
+"""The dashboard: subscribers by status and their growth, recent campaigns with their
+numbers, feed health, the next scheduled sends and the sponsors in flight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from content.status import feed_statuses
+from db.models import Campaign, CampaignStatus, utcnow
+from delivery.ledger import counts_by_status
+from subscribers import queries
+from web.dashboard.auth import Admin, allow, runtime
+from web.dashboard.cache import cached
+from web.dashboard.charts import bar_chart, day_label
+from web.dashboard.render import page
+
+# Its own prefix: a route at exactly /admin cannot sit in a router included under /admin.
+router = APIRouter(prefix="/admin", include_in_schema=False)
+GROWTH_DAYS = 30
+RECENT = 5
+
+
+def campaign_rows(session: Any, campaigns: list[Campaign]) -> list[dict[str, Any]]:
+    """Campaigns with their delivery counts (cached briefly: a large ledger is slow to count)."""
+    rows = []
+    for c in campaigns:
+        final = c.status in (CampaignStatus.sent, CampaignStatus.cancelled, CampaignStatus.failed)
+        counts: dict[str, int] = cached(
+            ("campaign-counts", c.id),
+            functools.partial(counts_by_status, session, c.id),
+            ttl=30 if final else 2,
+        )
+        rows.append(
+            {
+                "id": c.id,
+                "subject": c.subject,
+                "status": c.status.value,
+                "created_at": c.created_at,
+                "send_at": c.send_at,
+                "finished_at": c.finished_at,
+                "counts": counts,
+                "total": sum(counts.values()),
+            }
+        )
+    return rows
+
+
+@router.get("")
+def dashboard(request: Request, admin: Annotated[Admin, Depends(allow("read"))]) -> Response:
+    rt = runtime(request)
+    now = utcnow()
+    since = (now - dt.timedelta(days=GROWTH_DAYS - 1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    with rt.db.session() as session:
+        statuses = cached("status-counts", lambda: queries.status_counts(session))
+        growth = cached("growth", lambda: queries.signups_per_day(session, since, now))
+        recent = list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(RECENT)))
+        recent_rows = campaign_rows(session, recent)
+        scheduled = list(
+            session.scalars(
+                select(Campaign)
+                .where(Campaign.status == CampaignStatus.scheduled)
+                .order_by(Campaign.send_at)
+                .limit(RECENT)
+            )
+        )
+        scheduled_rows = [
+            {"id": c.id, "subject": c.subject, "send_at": c.send_at, "local": c.local_send_time}
+            for c in scheduled
+        ]
+        feeds = feed_statuses(session, rt.site)
+    today = now.astimezone(rt.site.newsletter.tz).date()
+    in_flight = [s for s in rt.site.sponsors if not s.house and s.in_flight(today)]
+    chart = bar_chart(
+        [(day_label(day), n) for day, n in growth],
+        f"New subscribers per day, last {GROWTH_DAYS} days",
+    )
+    return page(
+        request,
+        "home",
+        {
+            "title": "Dashboard",
+            "statuses": statuses,
+            "growth": growth,
+            "growth_total": sum(n for _, n in growth),
+            "chart": chart,
+            "recent": recent_rows,
+            "scheduled": scheduled_rows,
+            "schedules": rt.site.schedules,
+            "feeds": feeds,
+            "in_flight": in_flight,
+            "now": now,
+        },
+        section="home",
+    )

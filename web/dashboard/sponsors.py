@@ -1,0 +1,85 @@
+"""Sponsors: their flights on a timeline (from the site file) and the sponsor report
+(impressions, clicks, CTR per campaign, feedback.reports) with a chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from db.models import utcnow
+from feedback.reports import sponsor_report
+from web.dashboard.auth import Admin, allow, runtime
+from web.dashboard.cache import cached
+from web.dashboard.charts import bar_chart
+from web.dashboard.render import page
+
+router = APIRouter(prefix="/sponsors")
+
+
+def _timeline(sponsors: list[Any], today: dt.date) -> tuple[list[dict[str, Any]], float]:
+    """Each flight as left/width percentages of the span covering every flight and today."""
+    if not sponsors:
+        return [], 0.0
+    start = min([s.starts for s in sponsors] + [today])
+    end = max([s.ends for s in sponsors] + [today]) + dt.timedelta(days=1)
+    span = (end - start).days
+
+    def at(day: dt.date) -> float:
+        return round(100 * (day - start).days / span, 2)
+
+    rows = [
+        {
+            "name": s.name,
+            "starts": s.starts,
+            "ends": s.ends,
+            "house": s.house,
+            "left": at(s.starts),
+            "width": max(round(100 * ((s.ends - s.starts).days + 1) / span, 2), 0.5),
+            "in_flight": s.in_flight(today),
+            "lists": s.lists,
+            "weight": s.weight,
+        }
+        for s in sponsors
+    ]
+    return rows, at(today)
+
+
+@router.get("")
+def sponsors_page(
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("read"))],
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> Response:
+    rt = runtime(request)
+    today = utcnow().astimezone(rt.site.newsletter.tz).date()
+    flights, today_at = _timeline(list(rt.site.sponsors), today)
+    with rt.db.session() as session:
+        reports = cached(
+            ("sponsor-report", start, end), lambda: sponsor_report(session, start, end)
+        )
+    charts = {
+        r.sponsor: bar_chart(
+            [(f"#{c.campaign_id}", round(100 * c.ctr, 2)) for c in r.campaigns],
+            f"{r.sponsor}: click-through rate (%) per campaign",
+        )
+        for r in reports
+    }
+    return page(
+        request,
+        "sponsors",
+        {
+            "title": "Sponsors",
+            "flights": flights,
+            "today": today,
+            "today_at": today_at,
+            "reports": reports,
+            "charts": charts,
+            "start": start,
+            "end": end,
+        },
+        section="sponsors",
+    )
