@@ -8,8 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.demo import DEMO_BASE_URL, DEMO_PEOPLE, SAMPLES, run_demo
+from cli.demo import DEMO_BASE_URL, DEMO_PEOPLE, run_demo
 from cli.main import app
+from config.resources import SAMPLES_DIR
 from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -75,7 +76,7 @@ def test_demo_emails_show_the_shipped_video_thumbnails(tmp_path: Path) -> None:
 
 
 def test_the_sample_channel_points_its_thumbnails_at_the_local_web_app() -> None:
-    feed = (SAMPLES / "channel.xml").read_text()
+    feed = (SAMPLES_DIR / "channel.xml").read_text()
     urls = re.findall(r'<media:thumbnail url="([^"]+)"', feed)
     assert len(urls) == 2
     for url in urls:
