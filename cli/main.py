@@ -70,7 +70,7 @@ def demo() -> None:
 @one_line_errors
 def web(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, envvar="PORT", help="Port to listen on."),
     workers: int = typer.Option(
         1, min=1, help="Processes serving requests; one per core in production (with Redis)."
     ),
