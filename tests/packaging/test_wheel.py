@@ -20,7 +20,8 @@ import pytest
 
 from tests.support.paths import REPO_ROOT
 
-NOT_SHIPPED = ("tests", "bench", "docs", "scripts")
+# Top-level folders of the repository that are not part of the installed program.
+NOT_SHIPPED = ("tests", "bench", "docs", "scripts", ".ci")
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,13 @@ def test_installed_files_alone_run_the_demo_from_an_empty_directory(
     assert "demo done" in demo.stdout
     assert len(list((empty / "var" / "demo" / "outbox").glob("*.eml"))) == 3
     assert not list(target.rglob("*.db")), "the demo wrote into the installation"
+
+
+def test_every_top_level_folder_is_a_package_or_declared_not_shipped() -> None:
+    # A folder of templates or static files at the top level would not ship unless it
+    # is a package (an __init__.py, like templates/): say which one it is.
+    folders = {name.split("/")[0] for name in _tracked(".") if "/" in name}
+    strays = {
+        f for f in folders - set(NOT_SHIPPED) if not (REPO_ROOT / f / "__init__.py").is_file()
+    }
+    assert not strays, f"top-level folders that would not ship: {sorted(strays)}"
