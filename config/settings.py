@@ -5,6 +5,8 @@ wrong value fails at start-up with one clear line instead of mid-send. Every
 entry point (the `broadsheet` commands, `web.asgi` under uvicorn, the Celery
 app) turns a SettingsError into that one line through
 `config.startup.settings_or_exit`; the rules themselves live only here.
+Every path the program writes to defaults to a place under DATA_DIR (./var of the
+working directory), never inside the installation.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ class Settings(BaseSettings):
     # The SQLite database, the outbox, beat's schedule file and the demo default to
     # places inside this folder; it is made absolute when settings load.
     data_dir: Path = DEFAULT_DATA_DIR
-    database_url: str = ""
+    database_url: str = ""  # empty: SQLite at DATA_DIR/broadsheet.db (_defaults_under_data_dir)
     redis_url: str | None = None
     mail_backend: Literal["outbox", "smtp", "sendgrid"] = "outbox"
-    outbox_dir: Path = Path()
+    outbox_dir: Path = Path()  # unset: DATA_DIR/outbox
     sendgrid_api_key: str | None = Field(default=None, repr=False)
     sendgrid_api_host: str = "https://api.sendgrid.com"
     # How long a batch's request may wait for SendGrid's answer. Past it the batch is
