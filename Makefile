@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install demo test lint typecheck check chaos bench bench-quick web serve worker beat compose-check clean
+.PHONY: help install demo test lint typecheck check chaos bench bench-quick web serve worker beat compose-check installed-check image-check clean
 
 help: ## List the targets and what they do
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ beat: $(STAMP) ## Celery beat (needs REDIS_URL)
 
 compose-check: ## Validate docker-compose.yml (needs the docker client only)
 	docker compose config -q
+
+installed-check: ## Wheel -> fresh venv outside the checkout -> demo, then init+web+worker on PostgreSQL/Redis
+	scripts/installed-check
+
+image-check: ## Build the Docker image on a local stand-in base and run demo + web in it (needs root)
+	scripts/image-check
 
 clean: ## Remove var/ (databases, outboxes) and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -25,14 +25,14 @@ from sqlalchemy import text
 
 from accounts.audit import CLI
 from accounts.users import add_user
-from bench.common import Figure
+from bench.common import REPO_ROOT, Figure
 from bench.subscribers import _free_port, _fresh, _wait_until_up
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from db.engine import Database
 from db.models import AdminRole
 
 SECTION = "admin"
-SITE = PROJECT_ROOT / "site.example.toml"
+SITE = SITE_EXAMPLE
 TARGET_MS = 150.0
 WARM = 3
 PASSWORD = "bench admin password"
@@ -120,7 +120,7 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         "MAIL_BACKEND": "outbox",
         "SITE_CONFIG": str(SITE),
         "BASE_URL": base,
-        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONPATH": str(REPO_ROOT),
     }
     latest = campaigns
     pages = {

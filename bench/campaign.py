@@ -39,9 +39,10 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import REDIS_URL, Figure
+from bench.common import REDIS_URL, REPO_ROOT, Figure
 from campaigns.compose import create_campaign
-from config.settings import PROJECT_ROOT, load_settings
+from config.resources import SITE_EXAMPLE
+from config.settings import load_settings
 from config.site import load_site
 from db.engine import Database
 from db.migrate import upgrade
@@ -135,7 +136,7 @@ def measure(size: int, *, naive: bool) -> Run:
             upgrade(db.engine)
             seed(db, size)
             seed(db, WARM_UP, list_slug="weekly", prefix="warm")
-            site = load_site(PROJECT_ROOT / "site.example.toml")
+            site = load_site(SITE_EXAMPLE)
             with db.session() as session:
                 warm_up_id = create_campaign(
                     session, site, lists=["weekly"], subject="Warm", intro="A note from the editor."
@@ -245,9 +246,9 @@ def worker_env(database_url: str, sendgrid_url: str) -> dict[str, str]:
         MAIL_BACKEND="sendgrid",
         SENDGRID_API_KEY=KEY,
         SENDGRID_API_HOST=sendgrid_url,
-        SITE_CONFIG=str(PROJECT_ROOT / "site.example.toml"),
+        SITE_CONFIG=str(SITE_EXAMPLE),
         BASE_URL="https://letters.example",
-        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONPATH=str(REPO_ROOT),
     )
     return env
 
@@ -261,10 +262,10 @@ def worker(env: dict[str, str]) -> Iterator[int]:
         "--without-gossip", "--without-mingle", "--without-heartbeat",
         "-n", f"bench-{os.getpid()}@%h",
     ]  # fmt: skip
-    log = Path(PROJECT_ROOT / "var" / "bench-worker.log")
+    log = Path(REPO_ROOT / "var" / "bench-worker.log")
     log.parent.mkdir(exist_ok=True)
     process = subprocess.Popen(
-        command, env=env, cwd=PROJECT_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        command, env=env, cwd=REPO_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     try:
         time.sleep(0.5)

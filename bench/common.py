@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
+
+# The checkout the benchmarks run from: their child processes start there.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Benchmarks flush the Redis database they use: their own (14), not the tests' (15),
 # so that a benchmark and a test run can share a Redis server.

@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Figure
-from config.settings import PROJECT_ROOT
+from bench.common import REPO_ROOT, Figure
+from config.resources import SITE_EXAMPLE
 from db.engine import Database
 from db.migrate import upgrade
 from db.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Event, Subscriber
@@ -214,15 +214,15 @@ def _server(database_url: str, public_key: str, tmp: Path, workers: int) -> Iter
     env.update(
         DATABASE_URL=database_url,
         SENDGRID_WEBHOOK_PUBLIC_KEY=public_key,
-        SITE_CONFIG=str(PROJECT_ROOT / "site.example.toml"),
+        SITE_CONFIG=str(SITE_EXAMPLE),
         OUTBOX_DIR=str(tmp / "outbox"),
-        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONPATH=str(REPO_ROOT),
     )
     command = [sys.executable, "-m", "uvicorn", "web.asgi:app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log",
                "--workers", str(workers)]  # fmt: skip
     log = (tmp / f"uvicorn-{port}.log").open("wb")
-    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
+    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.common import Figure
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from config.site import FeedConfig, SiteConfig, load_site
 from content.polling import DEFAULT_WORKERS, poll_feeds
 from db.engine import Database
@@ -53,7 +53,7 @@ def _serve(count: int, conn: Connection) -> None:
 
 def run(quick: bool) -> list[Figure]:
     count = 100 if quick else 500
-    example = load_site(PROJECT_ROOT / "site.example.toml")
+    example = load_site(SITE_EXAMPLE)
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(count, child))
     server.start()

@@ -36,8 +36,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import REDIS_URL, Figure
-from config.settings import PROJECT_ROOT, load_settings
+from bench.common import REDIS_URL, REPO_ROOT, Figure
+from config.resources import SITE_EXAMPLE
+from config.settings import load_settings
 from config.site import load_site
 from db.engine import Database
 from db.migrate import upgrade
@@ -47,7 +48,7 @@ SECTION = "subscribers"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SITE = PROJECT_ROOT / "site.example.toml"
+SITE = SITE_EXAMPLE
 CONCURRENCY = 16
 RATE_LIMIT = 1_000_000  # sign-ups per IP per minute
 WARM_UP_ROUNDS = 3  # sign-ups per connection before the clock starts
@@ -124,7 +125,7 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
             "BASE_URL": f"http://127.0.0.1:{port}",
             # Counted like any visitor's, but all load comes from 127.0.0.1.
             "SUBSCRIBE_RATE_LIMIT": str(RATE_LIMIT),
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": str(REPO_ROOT),
         }
         command = [
             sys.executable, "-m", "cli.main", "web", "--host", "127.0.0.1",
@@ -132,7 +133,7 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
         ]  # fmt: skip
         # The server logs as in production (an access line per request), to a file.
         log = (Path(tmp) / "web.log").open("w")
-        server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
+        server = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=log)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_until_up(base)

@@ -27,9 +27,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from config.settings import PROJECT_ROOT
-
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+from config.resources import TEMPLATES_DIR
 
 
 class TemplateRenderError(ValueError):

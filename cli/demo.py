@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.compose import create_campaign
+from config.resources import SAMPLES_DIR, SITE_EXAMPLE
 from config.runtime import Runtime
-from config.settings import PROJECT_ROOT, VAR_DIR, load_settings
+from config.settings import load_settings
 from content.polling import ingest_file
 from db.migrate import upgrade
 from db.models import Post
@@ -27,9 +28,15 @@ from delivery import campaign_send
 from subscribers.service import ConsentInfo, add_subscriber
 from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
 
-SAMPLES = PROJECT_ROOT / "content" / "samples"
-DEMO_DIR = VAR_DIR / "demo"
 DEMO_BASE_URL = "http://127.0.0.1:8000"  # `broadsheet serve` on its defaults
+# Whatever the environment says, the demo is a local development run.
+DEMO_SETTINGS: dict[str, object] = {
+    "redis_url": None,
+    "mail_backend": "outbox",
+    "site_config": SITE_EXAMPLE,
+    "base_url": DEMO_BASE_URL,
+    "environment": "development",
+}
 
 # Fictional people at the reserved example.org domain; countries differ so the
 # crisis line shows its localisation.
@@ -48,27 +55,24 @@ class DemoResult:
     counts: dict[str, int]
 
 
-def run_demo(directory: Path = DEMO_DIR, progress: Progress | None = None) -> DemoResult:
-    """Start from nothing in `directory` and send one campaign to the outbox there."""
+def run_demo(directory: Path | None = None, progress: Progress | None = None) -> DemoResult:
+    """Start from nothing in `directory` (DATA_DIR/demo by default) and send one
+    campaign to the outbox there."""
+    if directory is None:
+        directory = load_settings(**DEMO_SETTINGS).data_dir / "demo"
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     database = directory / "broadsheet.db"
     settings = load_settings(
-        database_url=f"sqlite:///{database}",
-        redis_url=None,
-        mail_backend="outbox",
-        outbox_dir=directory / "outbox",
-        site_config=PROJECT_ROOT / "site.example.toml",
-        base_url=DEMO_BASE_URL,
-        environment="development",
+        **DEMO_SETTINGS, database_url=f"sqlite:///{database}", outbox_dir=directory / "outbox"
     )
     rt = Runtime(settings)
     upgrade(rt.db.engine)
     for feed in rt.site.feeds:
         # The samples are "already published": skip the hold window so they go out now.
         ingest_file(
-            rt.db, feed.model_copy(update={"hold_minutes": 0}), SAMPLES / f"{feed.name}.xml"
+            rt.db, feed.model_copy(update={"hold_minutes": 0}), SAMPLES_DIR / f"{feed.name}.xml"
         )
     consent = ConsentInfo(source="demo", text_version=rt.site.newsletter.consent_text_version)
     with rt.db.session() as session:

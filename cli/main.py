@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import typer
 import uvicorn
@@ -19,7 +18,7 @@ from cli.common import console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
 from cli.report import report_app
 from cli.subscribers import subscribers_app
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 
 app = typer.Typer(
     help="Broadsheet: a self-hosted newsletter engine for creators.",
@@ -43,7 +42,7 @@ def init() -> None:
     rt = runtime()
     target = rt.settings.site_config
     if not target.exists():
-        shutil.copyfile(PROJECT_ROOT / "site.example.toml", target)
+        shutil.copyfile(SITE_EXAMPLE, target)
         console.print(f"wrote {target} from site.example.toml: edit it to describe your newsletter")
     rt.site  # noqa: B018 - validate the site file now, not on the first send
     upgrade(rt.db.engine)
@@ -71,7 +70,7 @@ def demo() -> None:
 @one_line_errors
 def web(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, envvar="PORT", help="Port to listen on."),
     workers: int = typer.Option(
         1, min=1, help="Processes serving requests; one per core in production (with Redis)."
     ),
@@ -113,9 +112,9 @@ def beat() -> None:
 
 
 def _beat_command() -> list[str]:
-    """Celery beat, keeping its last-run times in var/ under the current directory."""
-    schedule_file = Path("var") / "celerybeat-schedule"
-    schedule_file.parent.mkdir(exist_ok=True)
+    """Celery beat, keeping its last-run times in DATA_DIR."""
+    schedule_file = runtime().settings.beat_schedule_file
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
     return _celery("beat", "--loglevel=INFO", f"--schedule={schedule_file}")
 
 

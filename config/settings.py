@@ -5,6 +5,8 @@ wrong value fails at start-up with one clear line instead of mid-send. Every
 entry point (the `broadsheet` commands, `web.asgi` under uvicorn, the Celery
 app) turns a SettingsError into that one line through
 `config.startup.settings_or_exit`; the rules themselves live only here.
+Every path the program writes to defaults to a place under DATA_DIR (./var of the
+working directory), never inside the installation.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = PROJECT_ROOT / "var"
+from config.resources import SITE_EXAMPLE
+
+# Where data lives unless DATA_DIR says otherwise: `var/` of the working directory,
+# never the installation (which the running user may not be able to write).
+DEFAULT_DATA_DIR = Path("var")
 
 # Well-known development values: accepted in development, refused in production.
 DEV_SECRET_KEY = "dev-secret-key-change-me"
@@ -33,10 +38,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     environment: Literal["development", "production"] = "development"
-    database_url: str = f"sqlite:///{VAR_DIR / 'broadsheet.db'}"
+    # The SQLite database, the outbox, beat's schedule file and the demo default to
+    # places inside this folder; it is made absolute when settings load.
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""  # empty: SQLite at DATA_DIR/broadsheet.db (_defaults_under_data_dir)
     redis_url: str | None = None
     mail_backend: Literal["outbox", "smtp", "sendgrid"] = "outbox"
-    outbox_dir: Path = VAR_DIR / "outbox"
+    outbox_dir: Path = Path()  # unset: DATA_DIR/outbox
     sendgrid_api_key: str | None = Field(default=None, repr=False)
     sendgrid_api_host: str = "https://api.sendgrid.com"
     # How long a batch's request may wait for SendGrid's answer. Past it the batch is
@@ -60,6 +68,20 @@ class Settings(BaseSettings):
     send_rate_per_second: float = Field(default=0, ge=0)
     # A campaign pauses itself after this many failed batches in a row; 0 = never.
     pause_after_failures: int = Field(default=5, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_data_dir(cls, data: object) -> object:
+        # Unset (or empty) DATABASE_URL and OUTBOX_DIR follow DATA_DIR.
+        if not isinstance(data, dict):
+            return data
+        home = Path(data.get("data_dir") or DEFAULT_DATA_DIR).absolute()
+        data = {**data, "data_dir": home}
+        if not data.get("database_url"):
+            data["database_url"] = f"sqlite:///{home / 'broadsheet.db'}"
+        if not data.get("outbox_dir"):
+            data["outbox_dir"] = home / "outbox"
+        return data
 
     @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
     @classmethod
@@ -131,14 +153,17 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
     def site_config_path(self) -> Path:
-        """`site.toml` if present, else the committed example."""
+        """`site.toml` if present, else the bundled example (only when SITE_CONFIG is unset)."""
         if self.site_config.exists():
             return self.site_config
         if self.site_config == Path("site.toml"):
-            for candidate in (Path("site.example.toml"), PROJECT_ROOT / "site.example.toml"):
-                if candidate.exists():
-                    return candidate
+            return SITE_EXAMPLE
         return self.site_config
+
+    @property
+    def beat_schedule_file(self) -> Path:
+        """Celery beat's record of when each entry last ran."""
+        return self.data_dir / "celerybeat-schedule"
 
 
 def is_loopback(host: str) -> bool:

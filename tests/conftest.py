@@ -17,8 +17,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime, set_runtime
-from config.settings import PROJECT_ROOT, Settings, load_settings
+from config.settings import Settings, load_settings
 from config.site import SiteConfig, load_site
 from db.engine import Database
 from db.migrate import upgrade
@@ -99,7 +100,7 @@ def db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def site() -> SiteConfig:
-    return load_site(PROJECT_ROOT / "site.example.toml")
+    return load_site(SITE_EXAMPLE)
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         redis_url=None,
         mail_backend="outbox",
         outbox_dir=tmp_path / "outbox",
-        site_config=PROJECT_ROOT / "site.example.toml",
+        site_config=SITE_EXAMPLE,
         base_url="http://testserver",
         secret_key="test-secret-key-0123456789abcdef",
         admin_token="test-admin-token-0123456789",

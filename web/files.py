@@ -7,9 +7,9 @@ uploads, so serving the folder as it is reveals nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
+from config.resources import bundled
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = bundled("web", "static")
 STATIC_URL = "/static"
 DEMO_THUMBNAILS_DIR = STATIC_DIR / "demo"
 DEMO_THUMBNAILS_URL = f"{STATIC_URL}/demo"

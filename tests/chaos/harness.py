@@ -33,8 +33,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime, set_runtime
-from config.settings import PROJECT_ROOT, Settings, load_settings
+from config.settings import Settings, load_settings
 from db.engine import Database
 from db.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from delivery import campaign_send, ledger
@@ -42,6 +43,7 @@ from feedback.apply import Rules, apply_events
 from feedback.reconcile import Policy, reconcile
 from tasks.app import make_celery
 from tests.support.fake_sendgrid import FakeSendGrid
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import settings_env, wait_for
 from tests.support.sendgrid_events import Signer, body_of, event
 from tests.support.servers import RedisServer
@@ -125,7 +127,7 @@ class Tally:
 class Deployment:
     directory: Path
     database_url: str
-    site_config: Path = PROJECT_ROOT / "site.example.toml"
+    site_config: Path = SITE_EXAMPLE
     redis: RedisServer = field(init=False)
     fake: FakeSendGrid = field(init=False)
     signer: Signer = field(default_factory=Signer)
@@ -193,7 +195,7 @@ class Deployment:
         popen = subprocess.Popen(
             command,
             env=self.env(),
-            cwd=PROJECT_ROOT,
+            cwd=REPO_ROOT,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killpg reaches the whole pool

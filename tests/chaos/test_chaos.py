@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.compose import create_campaign
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from config.site import load_site
 from db.models import Campaign, Feed, Post, PostKind, ScheduleRun, utcnow
 from tests.chaos.harness import Deployment, settled_rows
@@ -131,9 +131,9 @@ def test_provider_errors_and_timeouts_lose_nothing_and_double_only_the_uncertain
 
 def _digest_site(directory: Path, due: dt.datetime) -> Path:
     """The example site with one digest due at `due` (a cron for that very minute)."""
-    site = load_site(PROJECT_ROOT / "site.example.toml")
+    site = load_site(SITE_EXAMPLE)
     local = due.astimezone(site.newsletter.tz)
-    text = (PROJECT_ROOT / "site.example.toml").read_text()
+    text = (SITE_EXAMPLE).read_text()
     text = text.replace('cron = "0 9 * * MON"', f'cron = "{local.minute} {local.hour} * * *"')
     text = text.replace("grace_minutes = 360", "grace_minutes = 30")
     # Only the digest: the instant schedule would mail the same posts as videos.

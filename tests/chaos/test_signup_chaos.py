@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from config.settings import PROJECT_ROOT
 from db.models import utcnow
 from subscribers.invitations import SWEEP_AFTER, owed_unmailed
 from tests.chaos.harness import Deployment
 from tests.support.mail import messages
+from tests.support.paths import REPO_ROOT
 from tests.support.servers import free_port
 from tests.support.web_process import BROADSHEET
 
@@ -43,7 +43,7 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
     return subprocess.Popen(
         command,
         env=env,
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,  # killpg reaches everything it started

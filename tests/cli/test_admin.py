@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 
 BROADSHEET = [str(Path(sys.executable).parent / "broadsheet")]
 
@@ -17,7 +17,7 @@ def _run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedPro
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'admin.db'}",
-        "SITE_CONFIG": str(PROJECT_ROOT / "site.example.toml"),
+        "SITE_CONFIG": str(SITE_EXAMPLE),
         "REDIS_URL": "",
     }
     return subprocess.run(

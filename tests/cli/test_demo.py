@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import base64
 import email
+import os
 import re
+import subprocess
+import sys
 from email import policy
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.demo import DEMO_BASE_URL, DEMO_PEOPLE, SAMPLES, run_demo
+from cli.demo import DEMO_BASE_URL, DEMO_PEOPLE, run_demo
 from cli.main import app
+from config.resources import SAMPLES_DIR, SITE_EXAMPLE
 from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -75,9 +79,31 @@ def test_demo_emails_show_the_shipped_video_thumbnails(tmp_path: Path) -> None:
 
 
 def test_the_sample_channel_points_its_thumbnails_at_the_local_web_app() -> None:
-    feed = (SAMPLES / "channel.xml").read_text()
+    feed = (SAMPLES_DIR / "channel.xml").read_text()
     urls = re.findall(r'<media:thumbnail url="([^"]+)"', feed)
     assert len(urls) == 2
     for url in urls:
         assert url.startswith(f"{DEMO_BASE_URL}{DEMO_THUMBNAILS_URL}/")
         assert (DEMO_THUMBNAILS_DIR / url.rsplit("/", 1)[1]).read_bytes().startswith(PNG)
+
+
+def test_demo_command_writes_under_var_of_the_working_directory(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR", "OUTBOX_DIR")}
+    broadsheet = Path(sys.executable).parent / "broadsheet"
+
+    done = subprocess.run([broadsheet, "demo"], cwd=tmp_path, env=env, capture_output=True)
+
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "var" / "demo" / "outbox").glob("*.eml"))) == 3
+
+
+def test_init_writes_site_toml_and_the_database_where_the_operator_says(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SITE_CONFIG")}
+    env["DATA_DIR"] = str(tmp_path / "data")
+    broadsheet = Path(sys.executable).parent / "broadsheet"
+
+    done = subprocess.run([broadsheet, "init"], cwd=tmp_path, env=env, capture_output=True)
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site.toml").read_text() == SITE_EXAMPLE.read_text()
+    assert (tmp_path / "data" / "broadsheet.db").is_file()

@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime, set_runtime
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import Settings
 from db.engine import Database
 from tests.support.feed_server import FeedServer, Route
 from tests.support.feeds import Item, Video, rss, youtube
@@ -37,7 +38,7 @@ def cli_runtime(
     settings: Settings, db: Database, tmp_path: Path, feed_server: FeedServer
 ) -> Iterator[Runtime]:
     """The example site, with its two feeds served on loopback (the blog is down)."""
-    text = (PROJECT_ROOT / "site.example.toml").read_text()
+    text = (SITE_EXAMPLE).read_text()
     text = text.replace("allow_private_hosts = false", "allow_private_hosts = true")
     text = text.replace(CHANNEL_URL, feed_server.url("/channel.xml"))
     text = text.replace(BLOG_URL, feed_server.url("/blog.xml"))

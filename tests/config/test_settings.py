@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import config
+from config.resources import SITE_EXAMPLE
 from config.settings import DEV_ADMIN_TOKEN, SettingsError, load_settings
 
 
@@ -68,3 +72,53 @@ def test_a_public_address_needs_real_secrets(host: str) -> None:
     with pytest.raises(SettingsError, match="development SECRET_KEY and ADMIN_TOKEN"):
         load_settings(environment="development").check_listen(host)
     load_settings(secret_key="s" * 40, admin_token="t" * 30).check_listen(host)
+
+
+@pytest.fixture
+def no_path_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty working directory and none of the path settings in the environment."""
+    for name in ("DATA_DIR", "DATABASE_URL", "OUTBOX_DIR", "SITE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_data_lives_under_var_of_the_working_directory(no_path_settings: Path) -> None:
+    settings = load_settings()
+    var = no_path_settings / "var"
+    assert settings.data_dir == var
+    assert settings.database_url == f"sqlite:///{var / 'broadsheet.db'}"
+    assert settings.outbox_dir == var / "outbox"
+    assert settings.beat_schedule_file == var / "celerybeat-schedule"
+
+
+def test_data_dir_moves_the_database_outbox_and_beat_schedule(
+    no_path_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", "/srv/broadsheet")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:////srv/broadsheet/broadsheet.db"
+    assert settings.outbox_dir == Path("/srv/broadsheet/outbox")
+    assert settings.beat_schedule_file == Path("/srv/broadsheet/celerybeat-schedule")
+
+
+def test_explicit_database_url_and_outbox_win_over_data_dir(
+    no_path_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", "/srv/broadsheet")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/broadsheet")
+    monkeypatch.setenv("OUTBOX_DIR", "/mnt/outbox")
+    settings = load_settings()
+    assert settings.database_url == "postgresql://db.internal/broadsheet"
+    assert settings.outbox_dir == Path("/mnt/outbox")
+
+
+def test_without_site_toml_the_bundled_example_is_used(no_path_settings: Path) -> None:
+    path = load_settings().site_config_path()
+    assert path == SITE_EXAMPLE
+    assert path.parent == Path(config.__file__).parent  # inside the package, not a checkout
+
+
+def test_a_named_site_file_that_is_missing_is_not_replaced(no_path_settings: Path) -> None:
+    path = load_settings(site_config=Path("elsewhere.toml")).site_config_path()
+    assert path == Path("elsewhere.toml")

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from config.site import SiteConfigError, load_site
 
-EXAMPLE = (PROJECT_ROOT / "site.example.toml").read_text()
+EXAMPLE = (SITE_EXAMPLE).read_text()
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -17,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_example_site_file_is_valid() -> None:
-    site = load_site(PROJECT_ROOT / "site.example.toml")
+    site = load_site(SITE_EXAMPLE)
     assert site.newsletter.postal_address
     assert {"videos", "articles", "weekly"} <= set(site.list_slugs())
     assert site.feed("channel") is not None

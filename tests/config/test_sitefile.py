@@ -12,14 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import Settings
 from config.site import SiteConfigError
 from config.sitefile import SiteFile
 from tests.support.processes import stop, wait_for
 from tests.support.servers import free_port
 
-EXAMPLE = (PROJECT_ROOT / "site.example.toml").read_text()
+EXAMPLE = (SITE_EXAMPLE).read_text()
 NAME = 'name = "Steady Ground"'
 
 

@@ -13,8 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime, set_runtime
-from config.settings import PROJECT_ROOT, load_settings
+from config.settings import load_settings
 from db.migrate import upgrade
 from web.app import create_app
 
@@ -29,7 +30,7 @@ def fuzz_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             database_url=f"sqlite:///{root / 'fuzz.db'}",
             redis_url=None,
             outbox_dir=root / "outbox",
-            site_config=PROJECT_ROOT / "site.example.toml",
+            site_config=SITE_EXAMPLE,
             base_url="http://testserver",
             admin_token=ADMIN_TOKEN,
         )

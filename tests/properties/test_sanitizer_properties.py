@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaigns.render import PostView, personal_links, render_edition
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from config.site import load_site
 from content.sanitize import ALLOWED_TAGS, URL_SCHEMES, clean_html, safe_url, to_text
 from delivery.placeholders import FillTemplate
 
-SITE = load_site(PROJECT_ROOT / "site.example.toml")
+SITE = load_site(SITE_EXAMPLE)
 
 ACTIVE_TAGS = {
     "script", "style", "iframe", "object", "embed", "form", "input", "button",

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from campaigns.compose import create_campaign
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from config.site import SiteConfig, load_site
 from db.engine import Database
 from db.migrate import upgrade
@@ -83,7 +83,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def site() -> SiteConfig:
-    return load_site(PROJECT_ROOT / "site.example.toml")
+    return load_site(SITE_EXAMPLE)
 
 
 @pytest.fixture(scope="module", params=["outbox", "smtp-smtputf8", "smtp-ascii-only"])

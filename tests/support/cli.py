@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 
 BROADSHEET = Path(sys.executable).parent / "broadsheet"
 
@@ -28,7 +28,7 @@ def cli_env(directory: Path, **settings: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=f"sqlite:///{directory / 'broadsheet.db'}",
         OUTBOX_DIR=str(directory / "outbox"),
-        SITE_CONFIG=str(PROJECT_ROOT / "site.example.toml"),
+        SITE_CONFIG=str(SITE_EXAMPLE),
         BASE_URL="http://127.0.0.1:8000",
     )
     env.update(settings)

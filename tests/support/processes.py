@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import Settings
+from tests.support.paths import REPO_ROOT
 
 
 def settings_env(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -26,7 +27,7 @@ def settings_env(settings: Settings, redis_url: str) -> dict[str, str]:
         ADMIN_TOKEN=settings.admin_token,
         SENDGRID_API_KEY=settings.sendgrid_api_key or "",
         SENDGRID_API_HOST=settings.sendgrid_api_host,
-        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONPATH=str(REPO_ROOT),
     )
     return env
 
@@ -38,7 +39,7 @@ def start_worker(env: dict[str, str], log: Path, concurrency: int = 2) -> subpro
         "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h",
     ]  # fmt: skip
     return subprocess.Popen(
-        command, env=env, cwd=PROJECT_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        command, env=env, cwd=REPO_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from config.settings import PROJECT_ROOT
+from config.resources import SITE_EXAMPLE
 from db.engine import Database
 from db.migrate import upgrade
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import wait_for
 from tests.support.servers import free_port
 
@@ -55,11 +56,11 @@ def web_env(directory: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=url,
         MAIL_BACKEND="outbox",
         OUTBOX_DIR=str(directory / "outbox"),
-        SITE_CONFIG=str(PROJECT_ROOT / "site.example.toml"),
+        SITE_CONFIG=str(SITE_EXAMPLE),
         BASE_URL="http://letters.test",
         SECRET_KEY="web-process-secret-key-0123456789abcdef",
         ADMIN_TOKEN="web-process-admin-token-0123456789",
-        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONPATH=str(REPO_ROOT),
     )
     env.update(extra)
     return env

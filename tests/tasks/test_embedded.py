@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.settings import PROJECT_ROOT, Settings
+from config.resources import SITE_EXAMPLE
+from config.settings import Settings
+from tests.support.paths import REPO_ROOT
 
 # What `broadsheet serve` does, minus the web server: a fresh interpreter that
 # imports only the embedded beat, runs it for a few ticks and stops it.
@@ -31,14 +33,14 @@ def test_the_embedded_beat_runs_every_beat_task_in_a_fresh_process(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))},
         "DATABASE_URL": settings.database_url,
-        "SITE_CONFIG": str(PROJECT_ROOT / "site.example.toml"),
+        "SITE_CONFIG": str(SITE_EXAMPLE),
         "OUTBOX_DIR": str(tmp_path / "outbox"),
-        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONPATH": str(REPO_ROOT),
     }
     # The example's feeds are not reachable from a test; a site without feeds keeps
     # the poll local while every periodic task still runs.
     site = tmp_path / "site.toml"
-    text = (PROJECT_ROOT / "site.example.toml").read_text()
+    text = (SITE_EXAMPLE).read_text()
     site.write_text(
         text.split("[[feeds]]")[0] + "[[schedules]]" + text.split("[[schedules]]", 1)[1]
     )

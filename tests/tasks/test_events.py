@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import Settings
 from db.models import Event, PendingEvent, Subscriber, SubscriberStatus, utcnow
 from feedback import hooks
 from feedback.events import parse_events, store_events
@@ -34,7 +35,7 @@ def hook_server() -> Iterator[Receiver]:
 def worker_settings(settings: Settings, tmp_path: Path, hook_server: Receiver) -> Settings:
     site_file = tmp_path / "site.toml"
     site_file.write_text(
-        (PROJECT_ROOT / "site.example.toml").read_text()
+        (SITE_EXAMPLE).read_text()
         + f'\n[[hooks]]\nurl = "{hook_server.url}"\nsecret = "{SECRET}"\n'
     )
     return settings.model_copy(update={"site_config": site_file})

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime
-from config.settings import PROJECT_ROOT, Settings
+from config.settings import Settings
 from content.polling import poll_feeds
 from db.models import Feed, Post, utcnow
 from tasks.app import make_celery
@@ -31,7 +32,7 @@ def feed_settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     with FeedServer() as server:
         server.route("/channel.xml", Route(body=youtube([Video("TaskVid0001", "Calm", "New.")])))
         server.route("/blog.xml", Route(status=503))
-        text = (PROJECT_ROOT / "site.example.toml").read_text()
+        text = (SITE_EXAMPLE).read_text()
         text = text.replace("allow_private_hosts = false", "allow_private_hosts = true")
         text = text.replace(CHANNEL_URL, server.url("/channel.xml"))
         text = text.replace(BLOG_URL, server.url("/blog.xml"))

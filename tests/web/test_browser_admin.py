@@ -20,13 +20,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from config.resources import SAMPLES_DIR, SITE_EXAMPLE
 from config.runtime import Runtime
-from config.settings import PROJECT_ROOT, load_settings
+from config.settings import load_settings
 from content.polling import ingest_file
 from db.migrate import upgrade
 from db.models import Campaign, CampaignStatus, Subscriber
 from subscribers.service import ConsentInfo, add_subscriber
 from tests.support.mail import messages
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import settings_env, start_worker, stop, wait_for
 from tests.support.servers import free_port
 
@@ -40,9 +42,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "admin"
-AXE = PROJECT_ROOT / "tests" / "support" / "vendor" / "axe-core" / "axe.min.js"
-SAMPLES = PROJECT_ROOT / "content" / "samples"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "admin"
+AXE = REPO_ROOT / "tests" / "support" / "vendor" / "axe-core" / "axe.min.js"
+SAMPLES = SAMPLES_DIR
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 900)}
 OWNER, VIEWER = "owner@example.org", "viewer@example.org"
 PASSWORD = "browser test password"
@@ -75,7 +77,7 @@ def deployment(tmp_path: Path, redis_url: str) -> Iterator[Deployment]:
         redis_url=redis_url,
         mail_backend="outbox",
         outbox_dir=tmp_path / "outbox",
-        site_config=PROJECT_ROOT / "site.example.toml",
+        site_config=SITE_EXAMPLE,
         base_url=f"http://127.0.0.1:{port}",
         secret_key="browser-admin-secret-0123456789abcdef",
     )

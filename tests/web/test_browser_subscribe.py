@@ -12,16 +12,18 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime, set_runtime
-from config.settings import PROJECT_ROOT, load_settings
+from config.settings import load_settings
 from db.migrate import upgrade
 from db.models import Subscriber, SubscriberStatus, Suppression
 from tests.support.mail import link, messages
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import wait_for
 from web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -43,7 +45,7 @@ def server(tmp_path: Path) -> Iterator[Runtime]:
         redis_url=None,
         mail_backend="outbox",
         outbox_dir=tmp_path / "outbox",
-        site_config=PROJECT_ROOT / "site.example.toml",
+        site_config=SITE_EXAMPLE,
         base_url=f"http://127.0.0.1:{port}",
         secret_key="browser-test-secret-0123456789abcdef",
     )
