@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select, text, union
+from sqlalchemy import Select, func, select, text, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -53,25 +53,9 @@ def page(
     list_slug: str | None = None,
 ) -> list[SubscriberSummary]:
     """Subscribers with id > after_id, oldest first (keyset paging, never OFFSET)."""
-    query = select(Subscriber).where(Subscriber.id > after_id)
-    if status is not None:
-        query = query.where(Subscriber.status == status)
-    if list_slug is not None:
-        query = query.where(
-            Subscriber.id.in_(
-                select(Subscription.subscriber_id).where(Subscription.list_slug == list_slug)
-            )
-        )
+    query = _narrowed(select(Subscriber).where(Subscriber.id > after_id), status, list_slug)
     people = session.scalars(query.order_by(Subscriber.id).limit(limit)).all()
-    lists: dict[int, list[str]] = {}
-    if people:
-        for sid, slug in session.execute(
-            select(Subscription.subscriber_id, Subscription.list_slug)
-            .where(Subscription.subscriber_id.in_([p.id for p in people]))
-            .order_by(Subscription.list_slug)
-        ):
-            lists.setdefault(sid, []).append(slug)
-    return [summary(p, lists.get(p.id, [])) for p in people]
+    return _with_lists(session, people)
 
 
 def summary(person: Subscriber, lists: list[str]) -> SubscriberSummary:
@@ -213,21 +197,30 @@ def search(
         select(Subscriber.id).where(email_match, Subscriber.id > after_id),
         select(Subscriber.id).where(name_match, Subscriber.id > after_id),
     ).subquery()
-    found = select(Subscriber).where(Subscriber.id.in_(select(ids.c.id)))
-    if status is not None:
-        found = found.where(Subscriber.status == status)
-    if list_slug is not None:
-        found = found.where(
-            Subscriber.id.in_(
-                select(Subscription.subscriber_id).where(Subscription.list_slug == list_slug)
-            )
-        )
+    found = _narrowed(
+        select(Subscriber).where(Subscriber.id.in_(select(ids.c.id))), status, list_slug
+    )
     people = session.scalars(found.order_by(Subscriber.id).limit(limit)).all()
     return _with_lists(session, people)
 
 
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _narrowed(
+    query: Select[Subscriber], status: SubscriberStatus | None, list_slug: str | None
+) -> Select[Subscriber]:
+    """The admin listings' filters: one status, one list (either may be absent)."""
+    if status is not None:
+        query = query.where(Subscriber.status == status)
+    if list_slug is not None:
+        query = query.where(
+            Subscriber.id.in_(
+                select(Subscription.subscriber_id).where(Subscription.list_slug == list_slug)
+            )
+        )
+    return query
 
 
 def _with_lists(session: Session, people: Sequence[Subscriber]) -> list[SubscriberSummary]:
