@@ -272,6 +272,9 @@ def test_poll_now_fetches_the_feed_and_shows_its_posts(as_role: Login, runtime: 
         polled = client.post("/admin/feeds/poll", data={"csrf_token": token, "feed": "blog"})
     assert "Polled 1 feed(s): 1 new post(s)." in polled.text
     assert "A fresh note" in polled.text and "Short text." in polled.text
+    # A feed's first poll is backlog: the page must not promise it will be mailed.
+    assert "never mailed (already published at the first poll)" in polled.text
+    assert "mailable from" not in polled.text
     viewer, viewer_token = as_role("viewer")
     assert viewer.post("/admin/feeds/poll", data={"csrf_token": viewer_token}).status_code == 403
 
