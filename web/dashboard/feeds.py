@@ -42,6 +42,7 @@ def feeds_page(request: Request, admin: Annotated[Admin, Depends(allow("read"))]
                 "kind": p.kind.value,
                 "published_at": p.published_at,
                 "available_at": p.available_at,
+                "backlog": p.backlog,
                 # What the edition's card shows (videos lose their promo boilerplate).
                 "summary": post_view(p, rt.site.newsletter.tz).summary_text,
             }
