@@ -60,8 +60,14 @@ def chosen_lists(site: SiteConfig, requested: Iterable[str]) -> list[str]:
     return [slug for slug in site.list_slugs() if slug in wanted]
 
 
-def request_subscription(
-    session: Session,
+@dataclass(frozen=True)
+class SignupRequest:
+    """A sign-up checked and ready to write: the statements' parameters, nothing else."""
+
+    values: dict[str, Any]
+
+
+def prepare_signup(
     site: SiteConfig,
     raw_email: str,
     lists: Iterable[str],
@@ -69,27 +75,35 @@ def request_subscription(
     *,
     name: str | None = None,
     now: dt.datetime | None = None,
-) -> SignupOutcome:
-    """Record the wish to subscribe; InvalidEmail/UnknownList for input errors only.
+) -> SignupRequest:
+    """Check the input (InvalidEmail/UnknownList) without touching the database, so a
+    caller can do it before it queues for the writer (db/group_commit.py)."""
+    email = normalize_email(raw_email)
+    slugs = chosen_lists(site, lists)
+    now = now or utcnow()
+    return SignupRequest(
+        {
+            "email": email,
+            "ehash": email_hash(email),
+            "name": clean_name(name),
+            "now": now,
+            "cutoff": now - RESEND_AFTER,
+            "slugs": slugs,
+            "slugs_json": json.dumps(slugs),
+            **_consent_values(consent, slugs),
+        }
+    )
+
+
+def record_signup(session: Session, request: SignupRequest) -> SignupOutcome:
+    """Record the wish to subscribe; the caller commits.
 
     The same statements run whatever the address's state (new, pending,
     confirmed, suppressed): every condition is in the SQL, so neither the
     answer nor its timing can tell the states apart (test_signup's statement
     listener checks it). On PostgreSQL that is one statement, on SQLite four.
     """
-    email = normalize_email(raw_email)
-    slugs = chosen_lists(site, lists)
-    now = now or utcnow()
-    values: dict[str, Any] = {
-        "email": email,
-        "ehash": email_hash(email),
-        "name": clean_name(name),
-        "now": now,
-        "cutoff": now - RESEND_AFTER,
-        "slugs": slugs,
-        "slugs_json": json.dumps(slugs),
-        **_consent_values(consent, slugs),
-    }
+    values = request.values
     connection = session.connection()
     if session.get_bind().dialect.name == "postgresql":
         new_id, claimed_id, seen = connection.execute(_SIGNUP_ON_POSTGRES, values).one()
@@ -101,6 +115,21 @@ def request_subscription(
     for statement in _SIGNUP_ON_SQLITE[:-1]:
         connection.execute(statement, values)
     return SignupOutcome(connection.scalar(_SIGNUP_ON_SQLITE[-1], values))
+
+
+def request_subscription(
+    session: Session,
+    site: SiteConfig,
+    raw_email: str,
+    lists: Iterable[str],
+    consent: ConsentInfo,
+    *,
+    name: str | None = None,
+    now: dt.datetime | None = None,
+) -> SignupOutcome:
+    """Check and record in one call (InvalidEmail/UnknownList for input errors only)."""
+    request = prepare_signup(site, raw_email, lists, consent, name=name, now=now)
+    return record_signup(session, request)
 
 
 def _consent_values(consent: ConsentInfo, slugs: list[str]) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from starlette.formparsers import MultiPartException
 
 from campaigns.templating import TEMPLATES_DIR
 from config.runtime import Runtime
+from db.engine import Database
+from db.group_commit import GroupCommit
 from db.models import Subscriber, SubscriberStatus
 from feedback import hooks
 from subscribers import preferences as prefs
@@ -31,7 +33,7 @@ from subscribers.links import (
 )
 from subscribers.ratelimit import RateLimiter, make_rate_limiter
 from subscribers.service import ConsentInfo
-from subscribers.signup import UnknownList, confirm, request_subscription
+from subscribers.signup import UnknownList, confirm, prepare_signup, record_signup
 from subscribers.tokens import InvalidToken
 from subscribers.unsubscribe import unsubscribe
 from tasks.app import celery_app
@@ -184,26 +186,24 @@ async def _read_fields(request: Request, wants_json: bool) -> tuple[str, list[st
     )
 
 
-# SQLite has one writer at a time, and a writer that finds the database locked
-# sleeps in growing steps (up to 100 ms) before it retries. Queueing this
-# process's sign-ups on a lock instead keeps the slowest request near the
-# average: measured with 16 concurrent sign-ups, p99 fell from ~800 to ~270 ms
-# on a loaded two-core machine at the same throughput.
-_sqlite_writes = threading.Lock()
-# On PostgreSQL a sign-up is mostly Python (the statement is one round trip),
-# so more of them at once in one process only take turns at the GIL, and the
-# thread pool would run up to 40. With four at a time per process, measured on
-# two cores (two processes, 16 requests in flight), sign-ups went from about
-# 700/s with p99 60-80 ms to about 850/s with p99 35-50 ms.
-_postgres_sessions = threading.BoundedSemaphore(4)
+# Sign-ups that arrive together are written together (db/group_commit.py): one
+# writer per process at a time, which SQLite's single writer wants anyway
+# (queueing on a lock beats its busy-wait back-off), and one commit for the
+# batch. The input is checked before queueing, so the writer only writes.
+_writers: dict[Database, GroupCommit] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer(db: Database) -> GroupCommit:
+    with _writers_lock:
+        return _writers.setdefault(db, GroupCommit(db))
 
 
 def _record(
     rt: Runtime, email: str, lists: list[str], name: str, consent: ConsentInfo
 ) -> int | None:
-    gate = _sqlite_writes if rt.db.is_sqlite else _postgres_sessions
-    with gate, rt.db.session() as session:
-        outcome = request_subscription(session, rt.site, email, lists, consent, name=name)
+    request = prepare_signup(rt.site, email, lists, consent, name=name)
+    outcome = _writer(rt.db).run(lambda session: record_signup(session, request))
     return outcome.confirm_subscriber_id
 
 
