@@ -39,7 +39,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import REDIS_URL, REPO_ROOT, Figure
+from bench.common import REDIS_URL, REPO_ROOT, Figure, children, cpu_ticks
 from campaigns.compose import create_campaign
 from config.resources import SITE_EXAMPLE
 from config.settings import load_settings
@@ -307,28 +307,10 @@ def wait_sent(db: Database, campaign_id: int, timeout: float) -> dt.datetime:
     raise AssertionError(f"campaign not sent within {timeout}s (see var/bench-worker.log)")
 
 
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(x) for x in fh.read().split()]
-    except OSError:
-        return []
-
-
 def wait_children(pid: int, count: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while len(children(pid)) < count and time.monotonic() < deadline:
         time.sleep(0.1)
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of one process (all its threads), in clock ticks."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
 
 
 def pss_bytes(pid: int) -> int:

@@ -34,3 +34,29 @@ class Figure:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "met": self.met}
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process (all its threads), in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its direct children (uvicorn's
+    or Celery's worker processes). On a shared machine whose speed wanders, CPU per
+    unit of work moves less than a rate does, so the sections print both."""
+    ticks = sum(cpu_ticks(p) for p in (pid, *children(pid)))
+    return ticks / os.sysconf("SC_CLK_TCK")

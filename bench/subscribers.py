@@ -36,7 +36,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import REDIS_URL, REPO_ROOT, Figure
+from bench.common import REDIS_URL, REPO_ROOT, Figure, tree_cpu_seconds
 from config.resources import SITE_EXAMPLE
 from config.settings import load_settings
 from config.site import load_site
@@ -137,10 +137,12 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_until_up(base)
+            cpu_before = tree_cpu_seconds(server.pid)
             with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
                 latencies, elapsed, failures = pool.submit(
                     _load, base, requests, CONCURRENCY
                 ).result()
+            server_cpu = tree_cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -162,6 +164,14 @@ def _subscribe_load(kind: str, url: str, requests: int) -> list[Figure]:
     return [
         Figure(SECTION, f"subscribe ({kind})", requests / elapsed, "req/s", 500, "min", note),
         Figure(SECTION, f"subscribe p99 ({kind})", p99, "ms", 100, "max", note),
+        Figure(
+            SECTION,
+            f"web CPU per sign-up ({kind})",
+            1000 * server_cpu / signups,
+            "ms",
+            note="user+sys of the web processes during the load; moves less than the "
+            "rate when the shared machine is slow",
+        ),
     ]
 
 
