@@ -11,7 +11,9 @@ it does not send (no new posts, too late), the row says why.
   zone (cronsim reads the cron, with Debian/Vixie semantics). Fired within
   `grace_minutes` of that time it makes a campaign from the posts that arrived
   since its last campaign (skipped if there are none and `only_if_new`);
-  later than that it records `late` and sends nothing.
+  later than that it records `late` and sends nothing; on its first run
+  ever (a new install, a schedule just added) such a past firing is recorded
+  as `skipped`, with the time of the first real send, not as late.
 - instant: due whenever a video from one of its feeds (all YouTube feeds if
   none are named) is past its hold window and newer than the schedule's last
   run. Videos that became available more than `grace_minutes` ago are
@@ -95,6 +97,15 @@ def _run_digest(
         if _already_ran(session, schedule.name, due):
             return None
     late = now - due
+    if late > dt.timedelta(minutes=schedule.grace_minutes) and _first_run(db, schedule.name):
+        # A new install (or a schedule just added) is not a missed send: say when
+        # the first one will be instead of reporting the past firing as late.
+        upcoming = next(CronSim(schedule.cron, now.astimezone(site.newsletter.tz)))
+        reason = (
+            f"the schedule started after {due.isoformat()}; "
+            f"its first send is due {upcoming.astimezone(dt.UTC).isoformat()}"
+        )
+        return _record(db, Firing(schedule.name, due, "skipped", reason))
     if late > dt.timedelta(minutes=schedule.grace_minutes):
         reason = (
             f"fired {_minutes(late)} min after {due.isoformat()}, "
@@ -214,6 +225,13 @@ def _record(db: Database, firing: Firing) -> Firing | None:
         return firing
     except IntegrityError:
         return None
+
+
+def _first_run(db: Database, name: str) -> bool:
+    with db.session() as session:
+        return (
+            session.scalar(select(ScheduleRun.id).where(ScheduleRun.schedule_name == name)) is None
+        )
 
 
 def _already_ran(session: Session, name: str, due: dt.datetime) -> bool:

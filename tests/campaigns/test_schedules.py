@@ -185,6 +185,20 @@ def test_a_schedule_whose_subject_is_refused_records_why(db: Database, site: Sit
         assert session.scalars(select(Campaign)).all() == []
 
 
+def test_a_new_digest_schedule_does_not_call_its_past_firing_late(
+    db: Database, site: SiteConfig
+) -> None:
+    site = with_schedules(site, digest())  # Mondays 09:00 site time: 15:00 UTC
+    add_post(db, "channel", PostKind.video, "v1", at(2026, 12, 2, 12, 0))
+    [firing] = run_due(db, site, at(2026, 12, 2, 18, 0))  # installed on a Wednesday
+    assert firing.outcome == "skipped" and firing.campaign_id is None
+    assert firing.reason is not None
+    assert "first send is due 2026-12-07T15:00:00+00:00" in firing.reason
+    assert run_due(db, site, at(2026, 12, 2, 18, 5)) == []  # recorded once, not every tick
+    [created] = run_due(db, site, at(2026, 12, 7, 15, 1))
+    assert created.outcome == "created"
+
+
 def test_a_late_digest_within_grace_still_sends(db: Database, site: SiteConfig) -> None:
     site = with_schedules(site, digest())
     add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
@@ -194,10 +208,11 @@ def test_a_late_digest_within_grace_still_sends(db: Database, site: SiteConfig) 
 
 def test_a_digest_too_late_sends_nothing_and_records_why(db: Database, site: SiteConfig) -> None:
     site = with_schedules(site, digest())
+    run_due(db, site, at(2026, 11, 23, 16, 0))  # last week's send: the schedule has run before
     add_post(db, "channel", PostKind.video, "v1", at(2026, 11, 28, 12, 0))
     [firing] = run_due(db, site, at(2026, 11, 30, 17, 0))  # two hours late, grace is one
     assert firing.outcome == "late" and firing.campaign_id is None
-    [(outcome, due, reason)] = runs(db)
+    [_, (outcome, due, reason)] = runs(db)
     assert (outcome, due) == ("late", "2026-11-30T15:00:00+00:00")
     assert reason is not None and "120 min" in reason and "grace of 60 min" in reason
     with db.session() as session:
