@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import Celery
@@ -75,6 +76,29 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": timedelta(minutes=1),
         },
     }
+
+
+# Ticks that did nothing are not news: without this, beat and the worker wrote
+# three lines every SCHEDULE_TICK (sent, received, succeeded: []), burying what
+# happened. A tick that fired a schedule (a non-empty result) or failed
+# (logged above INFO) is still logged.
+QUIET_TICKS = frozenset({"tasks.schedules.run_schedules"})
+
+
+class _QuietTicks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        args = record.args
+        if isinstance(args, dict) and args.get("name") in QUIET_TICKS:
+            # Celery's "received" line has no return value; "succeeded" has its repr.
+            return args.get("return_value", "[]") not in ("[]", "None")
+        # beat's "Scheduler: Sending due task %s (%s)" has the task's name second.
+        return not (isinstance(args, tuple) and len(args) == 2 and args[1] in QUIET_TICKS)
+
+
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(_QuietTicks())
 
 
 @worker_ready.connect

@@ -114,6 +114,15 @@ def test_web_worker_and_beat_on_postgres_and_redis_mail_one_new_video(
             _first_day(day)
         finally:
             day.stop_all()
+        logs = day.logs()
+        # Two minutes of 5-second ticks: the ones that did nothing left no line.
+        assert "Sending due task run-schedules" not in logs["beat"], logs["beat"][-2000:]
+        idle = [
+            line
+            for line in logs["worker"].splitlines()
+            if "run_schedules[" in line and ("received" in line or line.endswith(": []"))
+        ]
+        assert idle == [], idle[:3]
 
 
 def test_serve_with_redis_starts_a_worker_and_beat_that_poll_from_a_fresh_directory(
