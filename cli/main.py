@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -14,11 +15,13 @@ from rich.progress import Progress
 
 from cli.admin import admin_app
 from cli.campaign import campaign_app
-from cli.common import console, one_line_errors, runtime
+from cli.common import console, err_console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
 from cli.report import report_app
 from cli.subscribers import subscribers_app
 from config.resources import SITE_EXAMPLE
+from config.runtime import Runtime
+from config.settings import is_loopback
 
 app = typer.Typer(
     help="Broadsheet: a self-hosted newsletter engine for creators.",
@@ -76,7 +79,9 @@ def web(
     ),
 ) -> None:
     """Run the web app (public pages, admin API, webhooks)."""
-    runtime().settings.check_listen(host)
+    rt = runtime()
+    rt.settings.check_listen(host)
+    _warn_if_links_point_elsewhere(rt, port)
     uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True, workers=workers)
 
 
@@ -95,6 +100,24 @@ def worker(
     """Run a Celery worker (needs REDIS_URL)."""
     _require_redis()
     os.execv(sys.executable, _worker_command(pool, concurrency))
+
+
+def _warn_if_links_point_elsewhere(rt: Runtime, port: int) -> None:
+    """Emailed links (confirm, unsubscribe) use the base URL. When it names this machine
+    on another port, every link a tester clicks is dead: say so once, at start-up.
+    A public base URL is left alone (a proxy in front may well use another port)."""
+    base = urlsplit(rt.base_url)
+    if base.hostname is None or not is_loopback(base.hostname):
+        return
+    linked = base.port or (443 if base.scheme == "https" else 80)
+    if linked != port:
+        wanted = base._replace(netloc=f"{base.hostname}:{port}").geturl()
+        err_console.print(
+            f"[yellow]warning[/yellow]: links in emails point to {rt.base_url}, but this "
+            f"server listens on port {port}: set base_url in the site file (or BASE_URL) "
+            f"to {wanted}",
+            soft_wrap=True,  # one line in a log, whatever the terminal's width
+        )
 
 
 def _worker_command(pool: str = "threads", concurrency: int = 8) -> list[str]:
@@ -127,6 +150,7 @@ def serve(
     """Web, worker and beat on one machine: processes with REDIS_URL, threads without."""
     rt = runtime()
     rt.settings.check_listen(host)
+    _warn_if_links_point_elsewhere(rt, port)
     if rt.settings.embedded:
         from tasks.embedded import start_embedded_beat
 

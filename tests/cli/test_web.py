@@ -43,13 +43,12 @@ def test_a_public_address_names_only_the_secret_still_at_its_default(tmp_path: P
     assert "development ADMIN_TOKEN: set ADMIN_TOKEN" in line and "SECRET_KEY" not in line
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_loopback_serves_with_development_secrets(tmp_path: Path, host: str) -> None:
-    port = free_port()
+def _serve_briefly(tmp_path: Path, host: str, port: int, env: dict[str, str]) -> str:
+    """Start `broadsheet web`, wait until it answers, stop it; returns what it printed."""
     log = tmp_path / "web.log"
     process = subprocess.Popen(
         [str(BROADSHEET), "web", "--host", host, "--port", str(port)],
-        env=cli_env(tmp_path),
+        env=env,
         cwd=tmp_path,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -66,3 +65,22 @@ def test_loopback_serves_with_development_secrets(tmp_path: Path, host: str) -> 
         assert process.poll() is None, log.read_text()
     finally:
         stop(process)
+    return log.read_text()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_serves_with_development_secrets(tmp_path: Path, host: str) -> None:
+    _serve_briefly(tmp_path, host, free_port(), cli_env(tmp_path))
+
+
+def test_serving_on_another_port_than_the_emailed_links_warns(tmp_path: Path) -> None:
+    port = free_port()
+    printed = _serve_briefly(tmp_path, "127.0.0.1", port, cli_env(tmp_path))
+    assert "links in emails point to http://127.0.0.1:8000" in printed
+    assert f"to http://127.0.0.1:{port}" in printed
+
+
+def test_serving_where_the_links_point_says_nothing_of_them(tmp_path: Path) -> None:
+    port = free_port()
+    env = cli_env(tmp_path, BASE_URL=f"http://localhost:{port}")
+    assert "links in emails" not in _serve_briefly(tmp_path, "127.0.0.1", port, env)
