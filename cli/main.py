@@ -79,7 +79,7 @@ def web(
     ),
 ) -> None:
     """Run the web app (public pages, admin API, webhooks)."""
-    rt = runtime()
+    rt = _started()
     rt.settings.check_listen(host)
     _warn_if_links_point_elsewhere(rt, port)
     uvicorn.run("web.asgi:app", host=host, port=port, proxy_headers=True, workers=workers)
@@ -148,7 +148,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
 ) -> None:
     """Web, worker and beat on one machine: processes with REDIS_URL, threads without."""
-    rt = runtime()
+    rt = _started()
     rt.settings.check_listen(host)
     _warn_if_links_point_elsewhere(rt, port)
     if rt.settings.embedded:
@@ -174,8 +174,16 @@ def serve(
             child.wait(timeout=30)
 
 
+def _started() -> Runtime:
+    """The runtime, with the site file read now: a missing or broken file stops the
+    start-up with its one-line reason, instead of a server that answers 500."""
+    rt = runtime()
+    rt.site  # noqa: B018 - load and validate
+    return rt
+
+
 def _require_redis() -> None:
-    if runtime().settings.embedded:
+    if _started().settings.embedded:
         raise ValueError("REDIS_URL is not set: use `broadsheet serve` for the embedded mode")
 
 

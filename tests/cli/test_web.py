@@ -84,3 +84,23 @@ def test_serving_where_the_links_point_says_nothing_of_them(tmp_path: Path) -> N
     port = free_port()
     env = cli_env(tmp_path, BASE_URL=f"http://localhost:{port}")
     assert "links in emails" not in _serve_briefly(tmp_path, "127.0.0.1", port, env)
+
+
+@pytest.mark.parametrize("command", ["web", "serve"])
+def test_a_broken_site_file_stops_the_start_with_its_reason(tmp_path: Path, command: str) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text("[newsletter\nname = 1\n")
+    env = cli_env(tmp_path, SITE_CONFIG=str(site))
+    result = run_cli([command, "--port", str(free_port())], env, tmp_path)
+    assert result.returncode == 1
+    [line] = error_lines(result)
+    assert line.startswith(f"error: {site}: not valid TOML")
+
+
+def test_a_missing_site_file_stops_the_start_with_its_reason(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, SITE_CONFIG=str(tmp_path / "nowhere.toml"))
+    result = run_cli(["web", "--port", str(free_port())], env, tmp_path)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"error: {tmp_path / 'nowhere.toml'}: file not found (run `broadsheet init`)"
+    ]
