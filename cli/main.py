@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -155,6 +156,7 @@ def serve(
         from tasks.embedded import start_embedded_beat
 
         console.print("embedded mode (no REDIS_URL): tasks and beat run inside this process")
+        _log_task_lines()
         stop = start_embedded_beat()
         try:
             uvicorn.run("web.asgi:app", host=host, port=port)
@@ -172,6 +174,22 @@ def serve(
             child.send_signal(signal.SIGTERM)
         for child in children:
             child.wait(timeout=30)
+
+
+# The packages whose INFO lines (a schedule fired, a feed's first poll, a
+# confirmation re-queued) say what the tasks did. A Celery worker prints them
+# itself; in embedded mode nothing else sets up logging, so they were lost.
+OUR_PACKAGES = ("tasks", "campaigns", "content", "delivery", "feedback", "subscribers")
+
+
+def _log_task_lines() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+    for name in OUR_PACKAGES:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False  # one line each, even if something configures the root
 
 
 def _started() -> Runtime:

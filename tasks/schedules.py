@@ -68,7 +68,12 @@ def hand_off(when: dt.datetime) -> None:
 def _send(firings: list[Firing]) -> list[dict[str, object]]:
     for firing in firings:
         if firing.campaign_id is not None:
+            log.info(
+                "schedule %s: created campaign %s, sending", firing.schedule, firing.campaign_id
+            )
             send_campaign.delay(firing.campaign_id)
+        else:
+            log.info("schedule %s: %s (%s)", firing.schedule, firing.outcome, firing.reason)
     return [
         {
             "schedule": f.schedule,

@@ -68,8 +68,11 @@ def _first_day(day: FirstDay) -> None:
     assert titles_in(edition) == [NEW_VIDEO.title], "the back catalogue must not be mailed"
     print(f"new video to outbox: {took:.1f} s (bound {BOUND} s)")
     day.stop_all()
-    for name, log in day.logs().items():
+    logs = day.logs()
+    for name, log in logs.items():
         assert "Traceback" not in log, f"{name} logged a traceback:\n{log[-4000:]}"
+    # Whichever process ran the tasks (serve, or the worker) said what they did.
+    assert any(": created campaign" in log for log in logs.values()), list(logs)
 
 
 def test_serve_embedded_mails_one_new_video_and_not_the_backlog(
