@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from config.runtime import Runtime, get_runtime
+from web.dev_secrets import LoopbackOnly, uses_development_secrets
 from web.limits import BodyLimit
 
 
@@ -25,6 +26,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = rt
     # Outermost of our middleware: bodies are capped before any route or parser reads them.
     app.add_middleware(BodyLimit)
+    if uses_development_secrets(rt.settings):
+        # Added last, so it runs first: nothing is read or routed for a refused request.
+        app.add_middleware(LoopbackOnly, settings=rt.settings)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
