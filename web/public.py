@@ -196,7 +196,10 @@ _writers_lock = threading.Lock()
 
 def _writer(db: Database) -> GroupCommit:
     with _writers_lock:
-        return _writers.setdefault(db, GroupCommit(db))
+        writer = _writers.get(db)
+        if writer is None:
+            writer = _writers[db] = GroupCommit(db)
+        return writer
 
 
 def _record(
