@@ -93,9 +93,9 @@ def versions(session: Session, booking_id: int) -> list[Creative]:
     """Every version, newest first."""
     return list(
         session.scalars(
-            select(Creative).where(Creative.booking_id == booking_id).order_by(
-                Creative.version.desc()
-            )
+            select(Creative)
+            .where(Creative.booking_id == booking_id)
+            .order_by(Creative.version.desc())
         )
     )
 

@@ -82,9 +82,7 @@ def add_sponsor(
     return sponsor
 
 
-def add_placement(
-    session: Session, slug: str, name: str, position: str, actor: Actor
-) -> Placement:
+def add_placement(session: Session, slug: str, name: str, position: str, actor: Actor) -> Placement:
     slug = slug.strip().lower()
     if not slug or len(slug) > 64 or not all(c.isalnum() or c == "-" for c in slug):
         raise DeskError("a placement needs a slug of letters, digits and '-' (up to 64)")
@@ -204,9 +202,7 @@ def move(session: Session, booking: Booking, new: BookingState, actor: Actor) ->
     booking.updated_at = utcnow()
     sponsor = session.get(SponsorAccount, booking.sponsor_id)
     _noted(session, booking, sponsor.name if sponsor else "", old, new)
-    audit.record(
-        session, actor, f"booking.{new.value}", f"booking:{booking.id}", was=old.value
-    )
+    audit.record(session, actor, f"booking.{new.value}", f"booking:{booking.id}", was=old.value)
 
 
 def cancel(session: Session, booking_id: int, actor: Actor) -> Booking:
@@ -294,9 +290,7 @@ def slots_between(session: Session, start: dt.date, end: dt.date) -> list[SlotVi
         .order_by(Slot.day, Placement.slug, Slot.list_slug)
     ).all()
     return [
-        SlotView(
-            slot.id, slug, slot.day, slot.list_slug, bid, name, state.value if state else None
-        )
+        SlotView(slot.id, slug, slot.day, slot.list_slug, bid, name, state.value if state else None)
         for slot, slug, bid, name, state in rows
     ]
 

@@ -118,6 +118,20 @@ def sponsors_for(session: Session, site: SiteConfig, day: dt.date) -> Sequence[S
     return list(out.values())
 
 
+def placed_sponsors(session: Session, site: SiteConfig) -> Sequence[Sponsor]:
+    """Every booking whose approved creative may be placed, any day: the flights timeline."""
+    if not imported(session):
+        return site.sponsors
+    rows = session.execute(
+        select(Booking, SponsorAccount, Creative)
+        .join(SponsorAccount, SponsorAccount.id == Booking.sponsor_id)
+        .join(Creative, Creative.id == Booking.approved_creative_id)
+        .where(Booking.state.in_(PLACED))
+        .order_by(Booking.starts, Booking.id)
+    ).all()
+    return [booked_sponsor(*row) for row in rows]
+
+
 def booked_sponsor(booking: Booking, account: SponsorAccount, creative: Creative) -> BookedSponsor:
     return BookedSponsor(
         name=account.name,
