@@ -160,4 +160,6 @@ def with_booking(edition: RenderedEdition, sponsor: Sponsor | None) -> RenderedE
     booking_id = getattr(sponsor, "booking_id", None)
     if booking_id is None:
         return edition
-    return replace(edition, booking_id=booking_id, creative_id=sponsor.creative_id)
+    return replace(
+        edition, booking_id=booking_id, creative_id=getattr(sponsor, "creative_id", None)
+    )

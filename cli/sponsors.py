@@ -70,7 +70,7 @@ def add(
 def list_(as_json: bool = JSON) -> None:
     """Sponsors and their bookings."""
     with desk() as session:
-        data = {
+        data: dict[str, list[dict[str, Any]]] = {
             "sponsors": [
                 {"id": s.id, "name": s.name, "house": s.house, "source": s.source}
                 for s in inventory.list_sponsors(session)
