@@ -42,6 +42,7 @@ class BookedSponsor(Sponsor):
 
     booking_id: int
     creative_id: int
+    slot_id: int | None = None  # a sold dated slot leads its edition (campaigns.sponsors)
     headline: str = ""
 
 
@@ -148,6 +149,7 @@ def booked_sponsor(booking: Booking, account: SponsorAccount, creative: Creative
         house=account.house,
         booking_id=booking.id,
         creative_id=creative.id,
+        slot_id=booking.slot_id,
         headline=creative.headline if creative.headline != account.name else "",
     )
 

@@ -73,6 +73,25 @@ def test_a_campaign_on_the_booked_day_carries_the_approved_block_and_counts_clic
     assert "@example.org" not in csv_text
 
 
+def test_a_sold_slot_leads_its_edition_before_any_flight(runtime: Runtime) -> None:
+    """The example site's flights (imported) stay in rotation behind the sold slot."""
+    from campaigns.variants import variant_plan
+    from db.models import Campaign
+    from sponsorship.source import sponsors_for
+
+    site = evergreen_site()
+    db = runtime.db
+    today = utcnow().astimezone(site.newsletter.tz).date()
+    approved_slot(db, site, today, "videos")
+    with db.session() as session:
+        candidates = sponsors_for(session, site, today)
+        assert len(candidates) > 2  # the imported flights and the house ad are there too
+        for campaign_id in range(1, 30):
+            campaign = Campaign(id=campaign_id, list_slugs=["videos", "weekly"])
+            plan = variant_plan(site, campaign, today, candidates)
+            assert plan[0][1] is not None and plan[0][1].name == "Foldmaps"
+
+
 def test_sponsor_text_can_never_remove_the_label_or_the_name(
     runtime: Runtime, tmp_path: Path
 ) -> None:
