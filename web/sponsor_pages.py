@@ -4,8 +4,8 @@ expiring links (sponsorship.links). No login: the link is the key.
 Invariants: a forged, altered, expired or foreign-purpose token gets a 403 page
 and reads nothing; the report shows counts only, never a subscriber; the intake
 form is CSRF-safe without a session (a POST must carry the secret, signed link,
-which a forging site cannot know, and a POST naming another Origin is refused), and what it takes is cleaned
-by sponsorship.creative.
+which a forging site cannot know, and a POST naming another Origin is refused),
+and what it takes is cleaned by sponsorship.creative.
 """
 
 from __future__ import annotations

@@ -190,13 +190,15 @@ def test_a_creator_sells_a_slot_and_the_sponsor_sees_its_report(deployment: Depl
         assert "@" not in csv_answer.text()
 
         # An altered or expired link is refused, and shows why.
+        old_report = _expired(Purpose.sponsor_report, booking_id, 181)
+        old_intake = _expired(Purpose.sponsor_intake, booking_id, 15)
         for refused, reason in [
             (_altered(report_url), "not valid"),
-            (f"{base}/sponsor/report/{_expired(Purpose.sponsor_report, booking_id, 181)}", "expired"),
+            (f"{base}/sponsor/report/{old_report}", "expired"),
             (_altered(intake_url), "not valid"),
-            (f"{base}/sponsor/intake/{_expired(Purpose.sponsor_intake, booking_id, 15)}", "expired"),
+            (f"{base}/sponsor/intake/{old_intake}", "expired"),
             (f"{base}/sponsor/report/{intake_url.rsplit('/', 1)[1]}", "not valid"),
-        ]:  # fmt: skip
+        ]:
             answer = sponsor.goto(refused)
             assert answer is not None and answer.status == 403
             expect(sponsor.get_by_role("heading", name="This link does not work")).to_be_visible()
