@@ -20,8 +20,8 @@ import tasks.sponsors  # noqa: F401 - booking changes send their hook after each
 from accounts.audit import Actor
 from campaigns.templating import TEMPLATES_DIR
 from config.runtime import Runtime
-from db.models import BookingState, SponsorAccount
-from sponsorship import creative, inventory, reports
+from db.models import Booking, SponsorAccount
+from sponsorship import creative, reports
 from sponsorship.creative import CreativeInput, CreativeInvalid
 from sponsorship.inventory import DeskError
 from sponsorship.links import read_intake_token, read_report_token
@@ -78,7 +78,7 @@ def _same_origin(request: Request) -> bool:
 
 def _intake_context(request: Request, booking_id: int) -> dict[str, Any] | None:
     with _rt(request).db.session() as session:
-        booking = session.get(inventory.Booking, booking_id)
+        booking = session.get(Booking, booking_id)
         if booking is None:
             return None
         sponsor = session.get(SponsorAccount, booking.sponsor_id)
@@ -173,7 +173,7 @@ def report_page(token: str, request: Request) -> Response:
     return _page(
         request,
         "sponsor_report",
-        {"report": made, "chart": chart, "token": token, "running": _live(made)},
+        {"report": made, "chart": chart, "token": token},
     )
 
 
@@ -183,7 +183,3 @@ def report_download(token: str, request: Request) -> Response:
     if isinstance(made, Response):
         return made
     return csv_response(made)
-
-
-def _live(made: reports.BookingReport) -> bool:
-    return made.state in (BookingState.approved.value, BookingState.running.value)
