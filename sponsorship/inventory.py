@@ -176,9 +176,13 @@ def book_flight(
         raise DeskError("a flight cannot end before it starts")
     if weight < 1 or cap_days < 0:
         raise DeskError("weight must be 1 or more and cap_days 0 or more")
+    try:
+        where = BlockPosition(position)
+    except ValueError:
+        raise DeskError("position must be after_first or end") from None
     booking = Booking(
         sponsor_id=sponsor.id,
-        position=BlockPosition(position),
+        position=where,
         starts=starts,
         ends=ends,
         weight=weight,

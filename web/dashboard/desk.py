@@ -58,6 +58,7 @@ def _desk(request: Request, error: str | None = None, status_code: int = 200) ->
             "bookings": inventory.list_bookings(session),
             "error": error,
             "today": _today(rt),
+            "lists": rt.site.lists,
         }
     return page(request, "sponsor_desk", context, section="sponsors", status_code=status_code)
 
@@ -176,6 +177,40 @@ def book(
         "/admin/sponsors/bookings/{result}",
         lambda s: inventory.book_slot(s, sponsor_id, slot_id, admin.actor).id,
         "Booked: booking {result} is proposed.",
+    )
+
+
+@router.post("/flights")
+def book_flight(
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("sponsors.manage"))],
+    sponsor_id: Annotated[int, Form(ge=1, le=MAX_ID)],
+    starts: Annotated[dt.date, Form()],
+    ends: Annotated[dt.date, Form()],
+    position: Annotated[str, Form(max_length=16)] = "end",
+    weight: Annotated[int, Form(ge=1, le=1000)] = 1,
+    cap_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    lists: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    known = set(runtime(request).site.list_slugs())
+    chosen = [slug for slug in (lists or []) if slug in known]
+    return _done(
+        request,
+        "/admin/sponsors/bookings/{result}",
+        lambda s: (
+            inventory.book_flight(
+                s,
+                sponsor_id,
+                starts,
+                ends,
+                admin.actor,
+                position=position,
+                weight=weight,
+                cap_days=cap_days,
+                lists=chosen,
+            ).id
+        ),
+        "Booked: flight {result} is proposed.",
     )
 
 

@@ -72,3 +72,28 @@ def test_booking_a_sold_slot_says_so(as_role: Login, runtime: Runtime) -> None:
     assert answer.status_code == 422 and f"slot {slot_id} is already booked" in answer.text
     calendar = client.get(f"/admin/sponsors/calendar?month={utcnow().date():%Y-%m}").text
     assert "sold to Foldmaps" in calendar
+
+
+def test_an_editor_books_a_flight_from_the_desk(as_role: Login, runtime: Runtime) -> None:
+    client, csrf = as_role("editor")
+    client.post("/admin/sponsors/accounts", data={"name": "Foldmaps", "csrf_token": csrf})
+    page = client.get("/admin/sponsors/desk").text
+    assert "Book a flight" in page
+    with runtime.db.session() as session:
+        from db.models import SponsorAccount
+
+        sponsor = session.scalar(select(SponsorAccount.id).where(SponsorAccount.name == "Foldmaps"))
+    form = {
+        "sponsor_id": str(sponsor), "starts": "2026-12-01", "ends": "2026-12-31",
+        "lists": ["weekly", "nonsense"], "weight": "3", "cap_days": "7", "position": "end",
+        "csrf_token": csrf,
+    }  # fmt: skip
+    made = client.post("/admin/sponsors/flights", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    with runtime.db.session() as session:
+        booking = session.scalars(select(Booking).where(Booking.sponsor_id == sponsor)).one()
+        assert (booking.lists, booking.weight, booking.cap_days, booking.slot_id) == (
+            ["weekly"], 3, 7, None,
+        )  # fmt: skip
+    bad = client.post("/admin/sponsors/flights", data={**form, "ends": "2026-11-01"})
+    assert bad.status_code == 422 and "cannot end before it starts" in bad.text
