@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, AdminRole] = {
     "campaign.preview": AdminRole.editor,
     "campaign.test": AdminRole.editor,
     "feeds.poll": AdminRole.editor,
+    "sponsors.manage": AdminRole.editor,  # sponsors, inventory, bookings, creative review
     "campaign.send": AdminRole.owner,
     "campaign.pause": AdminRole.owner,
     "campaign.resume": AdminRole.owner,
@@ -26,6 +27,7 @@ PERMISSIONS: dict[str, AdminRole] = {
     "subscribers.export": AdminRole.owner,
     "subscribers.erase": AdminRole.owner,
     "users.manage": AdminRole.owner,
+    "sponsors.revenue": AdminRole.owner,  # price, invoice, paid
 }
 
 

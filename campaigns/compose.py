@@ -25,12 +25,15 @@ from campaigns.render import (
     personal_links,
     render_edition,
     sponsor_view,
+    with_booking,
 )
 from campaigns.sponsors import sponsor_order
 from campaigns.summaries import clean_summary_html, clean_summary_text
 from campaigns.templating import render_string
 from config.site import SiteConfig, Sponsor
 from db.models import MAX_ID, Campaign, CampaignStatus, Edition, Post, PostKind, utcnow
+from sponsorship.inventory import mark_running
+from sponsorship.source import sponsors_for
 
 DEFAULT_SUBJECT = "{{ lead.title if lead else newsletter.name }}"
 
@@ -164,9 +167,15 @@ def with_utm(url: str, campaign_id: int) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def choose_sponsor(site: SiteConfig, campaign: Campaign, day: dt.date) -> Sponsor | None:
+def choose_sponsor(
+    site: SiteConfig,
+    campaign: Campaign,
+    day: dt.date,
+    sponsors: Sequence[Sponsor] | None = None,
+) -> Sponsor | None:
     """The sponsor an uncapped subscriber sees: the rotation's first, else the house ad."""
-    ordered = sponsor_order(site.sponsors, campaign.list_slugs, str(campaign.id), day)
+    candidates = site.sponsors if sponsors is None else sponsors
+    ordered = sponsor_order(candidates, campaign.list_slugs, str(campaign.id), day)
     return ordered[0] if ordered else None
 
 
@@ -187,7 +196,7 @@ def compose_edition(
     reason = f"You are getting this because you subscribed to {site.newsletter.name}" + (
         f" ({', '.join(lists)})." if lists else "."
     )
-    return render_edition(
+    rendered = render_edition(
         site,
         subject=render_subject(site, campaign.subject_template, views),
         intro=campaign.intro,
@@ -202,6 +211,7 @@ def compose_edition(
         reason=reason,
         template=campaign.template,
     )
+    return with_booking(rendered, sponsor)
 
 
 class _Rotation(enum.Enum):
@@ -226,7 +236,8 @@ def build_edition(
     first on `day`. Variants pass each candidate explicitly.
     """
     if isinstance(sponsor, _Rotation):
-        sponsor = choose_sponsor(site, campaign, day or edition_day(site, campaign))
+        day = day or edition_day(site, campaign)
+        sponsor = choose_sponsor(site, campaign, day, sponsors_for(session, site, day))
     return compose_edition(
         site,
         campaign,
@@ -257,6 +268,10 @@ def store_edition(
     row.html = edition.html
     row.text = edition.text
     row.sponsor_name = edition.sponsor_name
+    row.booking_id = edition.booking_id
+    row.creative_id = edition.creative_id
     row.disclaimers = edition.disclaimers
     session.flush()
+    if edition.booking_id is not None:
+        mark_running(session, edition.booking_id)  # the booking is now in a sent edition
     return row

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns.compose import CampaignError, build_edition, with_utm
+from campaigns.compose import CampaignError, build_edition, edition_day, with_utm
 from campaigns.disclaimers import label
 from campaigns.render import RenderedEdition, public_links
 from campaigns.sponsors import by_name
@@ -19,6 +19,7 @@ from config.site import SiteConfig
 from db.models import Campaign, CampaignStatus, Delivery, Edition, Subscriber, utcnow
 from delivery.personalize import LinkMaker, campaign_recipient, crisis_values
 from delivery.placeholders import FillTemplate
+from sponsorship.source import sponsor_in_campaign, sponsors_for
 from subscribers.addresses import normalize_email
 
 
@@ -62,7 +63,7 @@ def preview(
     editions = campaign_editions(session, site, campaign)
     if as_email is None:
         variant = DEFAULT if DEFAULT in editions else next(iter(editions))
-        values = _neutral_values(site, campaign, editions[variant])
+        values = _neutral_values(session, site, campaign, editions[variant])
     else:
         subscriber = session.scalar(
             select(Subscriber).where(Subscriber.email == normalize_email(as_email))
@@ -86,7 +87,12 @@ def archive_edition(
     lead = session.scalar(
         select(Edition).where(Edition.campaign_id == campaign.id, Edition.variant == DEFAULT)
     )
-    sponsor = by_name(site.sponsors, lead.sponsor_name if lead else None)
+    day = edition_day(site, campaign)
+    sponsor = (
+        sponsor_in_campaign(session, site, campaign.id, lead.sponsor_name, day)
+        if lead is not None and lead.sponsor_name
+        else None
+    )
     # Sponsor clicks from the archive still go through the tracked redirect, with no delivery.
     sponsor_url = links.sponsor_url(campaign.id, None, sponsor.name) if sponsor else ""
     subscribe_url = f"{links.base_url}/"
@@ -96,9 +102,11 @@ def archive_edition(
 
 
 def _neutral_values(
-    site: SiteConfig, campaign: Campaign, edition: RenderedEdition
+    session: Session, site: SiteConfig, campaign: Campaign, edition: RenderedEdition
 ) -> dict[str, str]:
-    sponsor = by_name(site.sponsors, edition.sponsor_name)
+    sponsor = by_name(
+        sponsors_for(session, site, edition_day(site, campaign)), edition.sponsor_name
+    )
     values = {
         "unsubscribe_url": "#unsubscribe",
         "preferences_url": "#preferences",

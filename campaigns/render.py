@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import css_inline
 
@@ -40,6 +40,7 @@ class SponsorView:
     url: str
     placement: str
     image_url: str | None = None
+    headline: str = ""  # the sponsor desk's creative title; the name above stays
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class RenderedEdition:
     text: str
     sponsor_name: str | None
     disclaimers: list[str] = field(default_factory=list)
+    booking_id: int | None = None  # the sponsor desk's booking and creative version shown
+    creative_id: int | None = None
 
 
 def personal_links() -> Links:
@@ -96,6 +99,7 @@ def sponsor_view(sponsor: Sponsor, *, url: str) -> SponsorView:
         url=url,
         placement=sponsor.placement,
         image_url=str(sponsor.image_url) if sponsor.image_url else None,
+        headline=str(getattr(sponsor, "headline", "") or ""),
     )
 
 
@@ -148,4 +152,14 @@ def render_edition(
         text=text,
         sponsor_name=sponsor.name if sponsor else None,
         disclaimers=[label(d) for d in disclaimers],
+    )
+
+
+def with_booking(edition: RenderedEdition, sponsor: Sponsor | None) -> RenderedEdition:
+    """The edition naming the desk booking and creative of its sponsor, if it has one."""
+    booking_id = getattr(sponsor, "booking_id", None)
+    if booking_id is None:
+        return edition
+    return replace(
+        edition, booking_id=booking_id, creative_id=getattr(sponsor, "creative_id", None)
     )

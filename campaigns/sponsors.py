@@ -45,9 +45,16 @@ def rotate(candidates: Sequence[Sponsor], seed: str) -> list[Sponsor]:
 def sponsor_order(
     sponsors: Sequence[Sponsor], lists: Sequence[str], seed: str, day: dt.date
 ) -> list[Sponsor]:
-    """Every sponsor a campaign may show, best first: paid ones in rotation, then the house ad."""
+    """Every sponsor a campaign may show, best first: paid ones in rotation, then the house ad.
+
+    A sold dated slot (the sponsor desk's `BookedSponsor` with a `slot_id`) is what
+    that day's edition was sold with, so slot bookings lead, before any flight.
+    """
     house = house_ad(sponsors, day)
-    return [*rotate(eligible_sponsors(sponsors, lists, day), seed), *([house] if house else [])]
+    paid = eligible_sponsors(sponsors, lists, day)
+    slots = [s for s in paid if getattr(s, "slot_id", None) is not None]
+    flights = [s for s in paid if getattr(s, "slot_id", None) is None]
+    return [*rotate(slots, seed), *rotate(flights, seed), *([house] if house else [])]
 
 
 def reaches(sponsor: Sponsor, subscriber_lists: set[str], campaign_lists: Sequence[str]) -> bool:

@@ -24,6 +24,7 @@ from campaigns.sponsors import by_name, reaches, sponsor_order
 from config.site import SiteConfig, Sponsor
 from db.ids import among
 from db.models import Campaign, Delivery, DeliveryStatus, Edition, Subscription, utcnow
+from sponsorship.source import sponsors_for
 
 DEFAULT = LEAD_VARIANT  # what an uncapped subscriber gets; previews and the archive show it
 HOUSE = "house"
@@ -31,11 +32,21 @@ NONE = "none"
 
 
 def variant_plan(
-    site: SiteConfig, campaign: Campaign, day: dt.date | None = None
+    site: SiteConfig,
+    campaign: Campaign,
+    day: dt.date | None = None,
+    sponsors: Sequence[Sponsor] | None = None,
 ) -> list[tuple[str, Sponsor | None]]:
-    """(variant, sponsor) in the order recipients are offered them."""
+    """(variant, sponsor) in the order recipients are offered them.
+
+    `sponsors` are the candidates of the day (`sponsorship.source.sponsors_for`);
+    without them, the site file's.
+    """
     ordered = sponsor_order(
-        site.sponsors, campaign.list_slugs, str(campaign.id), day or edition_day(site, campaign)
+        site.sponsors if sponsors is None else sponsors,
+        campaign.list_slugs,
+        str(campaign.id),
+        day or edition_day(site, campaign),
     )
     if not ordered:
         return [(DEFAULT, None)]
@@ -51,9 +62,11 @@ def render_variants(
 ) -> dict[str, RenderedEdition]:
     """Every edition this campaign may send, keyed by variant name, in offer order."""
     require_content(campaign)
+    day = day or edition_day(site, campaign)
+    candidates = sponsors_for(session, site, day)
     return {
         variant: build_edition(session, site, campaign, sponsor=sponsor)
-        for variant, sponsor in variant_plan(site, campaign, day)
+        for variant, sponsor in variant_plan(site, campaign, day, candidates)
     }
 
 
@@ -83,10 +96,11 @@ def choose_variants(
     ids = list(subscriber_ids)
     if not offers:
         return dict.fromkeys(ids, DEFAULT)
+    candidates = sponsors_for(session, site, edition_day(site, campaign))
     sponsors = {
         name: sponsor
         for name in offers.values()
-        if name and (sponsor := by_name(site.sponsors, name)) is not None
+        if name and (sponsor := by_name(candidates, name)) is not None
     }
     # Audience lists matter only for a sponsor that leaves out one of the campaign's
     # lists: everyone in the audience is on some campaign list.

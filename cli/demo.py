@@ -25,6 +25,7 @@ from content.polling import ingest_file
 from db.migrate import upgrade
 from db.models import Post
 from delivery import campaign_send
+from sponsorship.source import import_site_sponsors
 from subscribers.service import ConsentInfo, add_subscriber
 from web.files import DEMO_THUMBNAILS_DIR, DEMO_THUMBNAILS_URL
 
@@ -69,6 +70,8 @@ def run_demo(directory: Path | None = None, progress: Progress | None = None) ->
     )
     rt = Runtime(settings)
     upgrade(rt.db.engine)
+    with rt.db.session() as session:  # as `init` does: the sponsor desk holds the sponsors
+        import_site_sponsors(session, rt.site, str(settings.site_config))
     for feed in rt.site.feeds:
         # The samples are "already published": skip the hold window so they go out now.
         ingest_file(

@@ -19,6 +19,7 @@ from cli.campaign import campaign_app
 from cli.common import console, err_console, one_line_errors, runtime
 from cli.feeds import feeds_app, posts_app
 from cli.report import report_app
+from cli.sponsors import sponsors_app
 from cli.subscribers import subscribers_app
 from config.resources import SITE_EXAMPLE
 from config.runtime import Runtime
@@ -34,6 +35,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(posts_app, name="posts")
 app.add_typer(report_app, name="report")
+app.add_typer(sponsors_app, name="sponsors")
 app.add_typer(subscribers_app, name="subscribers")
 
 
@@ -50,6 +52,12 @@ def init() -> None:
         console.print(f"wrote {target} from site.example.toml: edit it to describe your newsletter")
     rt.site  # noqa: B018 - validate the site file now, not on the first send
     upgrade(rt.db.engine)
+    from sponsorship.source import import_site_sponsors
+
+    with rt.db.session() as session:  # once: from then on the sponsor desk is the source
+        names = import_site_sponsors(session, rt.site, str(target))
+    if names:
+        console.print(f"imported {len(names)} sponsor(s) from {target} into the sponsor desk")
     console.print(f"database ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
 

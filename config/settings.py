@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     send_rate_per_second: float = Field(default=0, ge=0)
     # A campaign pauses itself after this many failed batches in a row; 0 = never.
     pause_after_failures: int = Field(default=5, ge=0)
+    # The sponsor desk's hook: booking state changes are POSTed here, signed with the secret.
+    sponsor_hook_url: str | None = None
+    sponsor_hook_secret: str | None = Field(default=None, min_length=16)
 
     @model_validator(mode="before")
     @classmethod
@@ -83,7 +86,15 @@ class Settings(BaseSettings):
             data["outbox_dir"] = home / "outbox"
         return data
 
-    @field_validator("redis_url", "base_url", "smtp_url", "sendgrid_api_key", mode="before")
+    @field_validator(
+        "redis_url",
+        "base_url",
+        "smtp_url",
+        "sendgrid_api_key",
+        "sponsor_hook_url",
+        "sponsor_hook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `REDIS_URL=` in a .env file means "not configured", not "connect to ''".
@@ -123,6 +134,11 @@ class Settings(BaseSettings):
             raise ValueError("SENDGRID_API_KEY: needed with MAIL_BACKEND=sendgrid")
         if self.mail_backend == "smtp" and not self.smtp_url:
             raise ValueError("SMTP_URL: needed with MAIL_BACKEND=smtp")
+        if self.sponsor_hook_url:
+            if not self.sponsor_hook_url.startswith(("https://", "http://")):
+                raise ValueError("SPONSOR_HOOK_URL: must start with https:// or http://")
+            if not self.sponsor_hook_secret:
+                raise ValueError("SPONSOR_HOOK_SECRET: needed with SPONSOR_HOOK_URL")
         return self
 
     def check_listen(self, host: str) -> None:

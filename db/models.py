@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -105,9 +106,9 @@ class DeliveryStatus(enum.StrEnum):
     skipped = "skipped"
 
 
-def _enum(cls: type[enum.StrEnum]) -> Enum:
+def _enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
     # Stored as plain strings (no native enum type) so adding a state is a code change only.
-    return Enum(cls, native_enum=False, length=16, validate_strings=True)
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class Feed(Base):
@@ -282,6 +283,10 @@ class Edition(Base):
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     sponsor_name: Mapped[str | None] = mapped_column(String(200))
+    # The sponsor desk's booking and creative version this variant carries (none for a
+    # variant without a sponsor); impressions and clicks are counted per booking by it.
+    booking_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    creative_id: Mapped[int | None] = mapped_column(BigInteger)
     disclaimers: Mapped[list[str]] = mapped_column(JSON, default=list)  # "name@version"
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -400,6 +405,7 @@ class SponsorClick(Base):
     sponsor_name: Mapped[str] = mapped_column(String(200), index=True)
     campaign_id: Mapped[int] = mapped_column(BigInteger, index=True)
     delivery_id: Mapped[int | None] = mapped_column(BigInteger)
+    booking_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     clicked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -460,3 +466,137 @@ class AdminAudit(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# The sponsor desk (sponsorship/): sponsors, inventory, bookings, creative versions.
+
+
+class BookingState(enum.StrEnum):
+    proposed = "proposed"
+    awaiting_creative = "awaiting_creative"
+    in_review = "in_review"
+    approved = "approved"
+    running = "running"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+
+class CreativeStatus(enum.StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    changes = "changes"  # the creator asked for changes
+
+
+class BlockPosition(enum.StrEnum):
+    after_first = "after_first"
+    end = "end"
+
+
+# A slot is sold at most once: one booking per slot that is not cancelled.
+LIVE_BOOKING_CONDITION = "state <> 'cancelled' AND slot_id IS NOT NULL"
+
+
+class SponsorAccount(Base):
+    """A sponsor (company) in the desk; `name` is what every block shows under "Sponsored"."""
+
+    __tablename__ = "sponsors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    contact: Mapped[str] = mapped_column(String(320), default="")
+    house: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="desk")  # desk | site
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Placement(Base):
+    """Where a sponsor block goes in an edition, e.g. top of the weekly digest."""
+
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[BlockPosition] = mapped_column(_enum(BlockPosition))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Slot(Base):
+    """One placement on one day for one list: the unit a booking buys."""
+
+    __tablename__ = "sponsor_slots"
+    __table_args__ = (
+        UniqueConstraint("placement_id", "day", "list_slug", name="uq_sponsor_slots_day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    list_slug: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Booking(Base):
+    """A sponsor's purchase: one slot, or a flight (date range, weight, cap, lists)."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(
+            "uq_bookings_live_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=text(LIVE_BOOKING_CONDITION),
+            postgresql_where=text(LIVE_BOOKING_CONDITION),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("sponsor_slots.id"))
+    position: Mapped[BlockPosition] = mapped_column(_enum(BlockPosition))
+    starts: Mapped[dt.date] = mapped_column(Date)
+    ends: Mapped[dt.date] = mapped_column(Date)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    cap_days: Mapped[int] = mapped_column(Integer, default=0)
+    lists: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every list
+    state: Mapped[BookingState] = mapped_column(_enum(BookingState, 24), index=True)
+    approved_creative_id: Mapped[int | None] = mapped_column(BigInteger)
+    price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    invoice_ref: Mapped[str] = mapped_column(String(64), default="")
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Creative(Base):
+    """One version of a booking's copy as the sponsor submitted it; never changed after."""
+
+    __tablename__ = "creatives"
+    __table_args__ = (UniqueConstraint("booking_id", "version", name="uq_creatives_version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    headline: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(2000))
+    cta: Mapped[str] = mapped_column(String(60))
+    image_url: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[CreativeStatus] = mapped_column(_enum(CreativeStatus))
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SponsorImport(Base):
+    """The site file's `[[sponsors]]` were imported; from then on the desk is the source."""
+
+    __tablename__ = "sponsor_imports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(1000))
+    names: Mapped[list[str]] = mapped_column(JSON, default=list)

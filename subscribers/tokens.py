@@ -16,6 +16,9 @@ class Purpose(StrEnum):
     unsubscribe = "broadsheet.unsubscribe"
     preferences = "broadsheet.preferences"
     redirect = "broadsheet.redirect"
+    # The sponsor desk's links for a sponsor (not a subscriber): creative intake, report.
+    sponsor_intake = "broadsheet.sponsor-intake"
+    sponsor_report = "broadsheet.sponsor-report"
 
 
 # How long a link stays valid, in seconds. Unsubscribe links in old emails must
@@ -25,6 +28,8 @@ MAX_AGE: dict[Purpose, int] = {
     Purpose.unsubscribe: 5 * 365 * 24 * 3600,
     Purpose.preferences: 365 * 24 * 3600,
     Purpose.redirect: 5 * 365 * 24 * 3600,
+    Purpose.sponsor_intake: 14 * 24 * 3600,
+    Purpose.sponsor_report: 180 * 24 * 3600,
 }
 
 

@@ -21,6 +21,7 @@ def make_celery(settings: Settings) -> Celery:
             "tasks.feeds",
             "tasks.events",
             "tasks.subscribers",
+            "tasks.sponsors",
         ],
     )
     common = {
@@ -74,6 +75,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "sweep-confirmations": {
             "task": "tasks.subscribers.sweep_confirmations",
             "schedule": timedelta(minutes=1),
+        },
+        "settle-bookings": {
+            "task": "tasks.sponsors.settle_bookings",
+            "schedule": timedelta(minutes=10),
         },
     }
 

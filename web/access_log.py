@@ -1,8 +1,9 @@
 """Access log lines without secrets or personal data.
 
 The links people click carry signed tokens (`/confirm/{token}`,
-`/unsubscribe/{token}`, `/preferences/{token}`, `/r/{token}`): anyone who
-reads a log line with one can act as that subscriber. The client address is
+`/unsubscribe/{token}`, `/preferences/{token}`, `/r/{token}`, and the sponsor
+desk's `/sponsor/intake/{token}`, `/sponsor/report/{token}`): anyone who
+reads a log line with one can act as that subscriber or sponsor. The client address is
 personal data, which Broadsheet keeps only in consent records. The admin's
 query strings carry subscribers' addresses and names (searches, "preview as"),
 so under /admin and /api the query is blanked too. uvicorn's access logger gets
@@ -14,7 +15,9 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"^(/(?:confirm|unsubscribe|preferences|r))/[^/?#]+")
+TOKEN_PATH = re.compile(
+    r"^(/(?:confirm|unsubscribe|preferences|r|sponsor/intake|sponsor/report))/[^/?#]+"
+)
 ADMIN_QUERY = re.compile(r"^(/(?:admin|api)(?:/[^?#]*)?)\?.*$")
 REDACTED = "…"
 

@@ -37,7 +37,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": rt.db.engine.dialect.name}
 
-    from web import archive, dashboard, public, tracking, webhooks
+    from web import archive, dashboard, public, sponsor_pages, tracking, webhooks
     from web.admin import admin_router
     from web.docs import install_docs
     from web.files import STATIC_DIR, STATIC_URL
@@ -45,6 +45,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(archive.router)
     app.include_router(tracking.router)
+    app.include_router(sponsor_pages.router)
     app.include_router(webhooks.router)
     app.include_router(admin_router())
     install_docs(app)

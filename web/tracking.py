@@ -1,8 +1,9 @@
 """GET /r/{token}: the tracked sponsor redirect.
 
 The token is signed (purpose `redirect`) and names [campaign, delivery, sponsor];
-the target is always that sponsor's URL from the site file, never a URL from the
-request, so the route cannot be used as an open redirect.
+the target is always the URL of the creative that campaign's edition carried (the
+sponsor desk's booking; sponsorship.source), never a URL from the request, so the
+route cannot be used as an open redirect. Clicks are counted per booking.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import update
 
-from campaigns.compose import with_utm
-from campaigns.sponsors import by_name
+from campaigns.compose import edition_day, with_utm
 from config.runtime import Runtime
-from db.models import MAX_ID, Delivery, SponsorClick
+from db.models import MAX_ID, Campaign, Delivery, SponsorClick, utcnow
+from sponsorship.source import sponsor_in_campaign
 from subscribers.ratelimit import RateLimiter, make_rate_limiter
 from subscribers.tokens import InvalidToken, Purpose, read_token
 
@@ -73,17 +74,26 @@ def sponsor_redirect(token: str, request: Request) -> Response:
     """Count the click, then send the reader to the sponsor's configured URL."""
     rt: Runtime = request.app.state.runtime
     found = _payload(rt.settings.secret_key, token)
-    sponsor = by_name(rt.site.sponsors, found[2]) if found else None
-    if found is None or sponsor is None:
+    if found is None:
         return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
-    campaign_id, delivery_id, _ = found
+    campaign_id, delivery_id, name = found
+    site = rt.site
+    with rt.db.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        day = edition_day(site, campaign) if campaign else utcnow().date()
+        sponsor = sponsor_in_campaign(session, site, campaign_id, name, day)
+    if sponsor is None:
+        return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
     target = RedirectResponse(with_utm(str(sponsor.url), campaign_id), status_code=302)
     if not _first_click(request, token):
         return target
     with rt.db.session() as session:
         session.add(
             SponsorClick(
-                sponsor_name=sponsor.name, campaign_id=campaign_id, delivery_id=delivery_id
+                sponsor_name=sponsor.name,
+                campaign_id=campaign_id,
+                delivery_id=delivery_id,
+                booking_id=getattr(sponsor, "booking_id", None),
             )
         )
         if delivery_id is not None:

@@ -16,6 +16,7 @@ def install(app: FastAPI) -> None:
         audit,
         auth,
         campaigns,
+        desk,
         feeds,
         home,
         login,
@@ -26,7 +27,7 @@ def install(app: FastAPI) -> None:
     )
 
     router = APIRouter(prefix="/admin", include_in_schema=False)
-    for module in (login, campaigns, subscribers, feeds, sponsors, sites, audit, users):
+    for module in (login, campaigns, subscribers, feeds, sponsors, desk, sites, audit, users):
         router.include_router(module.router)
     app.include_router(router)
     app.include_router(home.router)

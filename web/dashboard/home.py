@@ -14,6 +14,7 @@ from sqlalchemy import select
 from content.status import feed_statuses
 from db.models import Campaign, CampaignStatus, utcnow
 from delivery.ledger import counts_by_status
+from sponsorship.source import sponsors_for
 from subscribers import queries
 from web.dashboard.auth import Admin, allow, runtime
 from web.dashboard.cache import cached
@@ -76,8 +77,8 @@ def dashboard(request: Request, admin: Annotated[Admin, Depends(allow("read"))])
             for c in scheduled
         ]
         feeds = feed_statuses(session, rt.site)
-    today = now.astimezone(rt.site.newsletter.tz).date()
-    in_flight = [s for s in rt.site.sponsors if not s.house and s.in_flight(today)]
+        today = now.astimezone(rt.site.newsletter.tz).date()
+        in_flight = [s for s in sponsors_for(session, rt.site, today) if not s.house]
     chart = bar_chart(
         [(day_label(day), n) for day, n in growth],
         f"New subscribers per day, last {GROWTH_DAYS} days",

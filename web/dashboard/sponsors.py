@@ -1,5 +1,5 @@
-"""Sponsors: their flights on a timeline (from the site file) and the sponsor report
-(impressions, clicks, CTR per campaign, feedback.reports) with a chart."""
+"""Sponsors: their flights on a timeline (the sponsor desk's approved bookings) and the
+sponsor report (impressions, clicks, CTR per campaign, feedback.reports) with a chart."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from db.models import utcnow
 from feedback.reports import sponsor_report
+from sponsorship.source import placed_sponsors
 from web.dashboard.auth import Admin, allow, runtime
 from web.dashboard.cache import cached
 from web.dashboard.charts import bar_chart
@@ -56,8 +57,8 @@ def sponsors_page(
 ) -> Response:
     rt = runtime(request)
     today = utcnow().astimezone(rt.site.newsletter.tz).date()
-    flights, today_at = _timeline(list(rt.site.sponsors), today)
     with rt.db.session() as session:
+        flights, today_at = _timeline(list(placed_sponsors(session, rt.site)), today)
         reports = cached(
             ("sponsor-report", start, end), lambda: sponsor_report(session, start, end)
         )
