@@ -46,6 +46,7 @@ from db.ids import among
 from db.models import (
     Campaign,
     Delivery,
+    DeliveryRollup,
     DeliveryStatus,
     Subscriber,
     SubscriberStatus,
@@ -479,7 +480,8 @@ def as_utc(value: dt.datetime | str) -> dt.datetime:
 
 
 def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
-    """Rows per status, a handed-over row that no worker has claimed counting as `queued`."""
+    """Rows per status, a handed-over row that no worker has claimed counting as `queued`;
+    rows that retention replaced by counts (delivery/retention.py) count as they were."""
     unclaimed = Delivery.claimed_at.is_(None)
     rows = session.execute(
         select(Delivery.status, unclaimed, func.count())
@@ -490,6 +492,12 @@ def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
     for status, not_claimed, n in rows:
         handed_over = status is DeliveryStatus.sending and not_claimed
         counts[(DeliveryStatus.queued if handed_over else status).value] += n
+    for status, n in session.execute(
+        select(DeliveryRollup.status, func.sum(DeliveryRollup.deliveries))
+        .where(DeliveryRollup.campaign_id == campaign_id)
+        .group_by(DeliveryRollup.status)
+    ):
+        counts[DeliveryStatus(status).value] += int(n)
     return counts
 
 
