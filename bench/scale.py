@@ -96,7 +96,7 @@ def run(quick: bool) -> list[Figure]:
                         f"{WORKER_CONCURRENCY}); the fake SendGrid answers in 50 ms")
         )  # fmt: skip
         figures.append(
-            Figure(SECTION, f"send cost per 1,000 at {r.size:,}", 1000 / r.first.rate, "s")
+            Figure(SECTION, f"send time per 1,000 at {r.size:,}", 1e6 / r.first.rate, "ms")
         )
         figures.append(
             Figure(SECTION, f"worker peak memory at {r.size:,}", r.first.peak_rss_mb, "MB",
