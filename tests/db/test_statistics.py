@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from db.statistics import ANALYZE_AFTER_ROWS, refresh_statistics
 from delivery import campaign_send
 from subscribers.importing import import_csv
 from tests.conftest import throwaway_postgres
+from tests.support.cli import cli_env, run_cli
 
 
 @pytest.fixture
@@ -51,6 +53,20 @@ def test_a_large_import_analyses_the_tables_it_wrote(fresh: Database) -> None:
     with fresh.engine.connect() as conn:
         estimate = conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'subscribers'"))
     assert estimate == 2 * ANALYZE_AFTER_ROWS - 1
+
+
+def test_the_import_command_leaves_the_planner_its_statistics(
+    fresh: Database, tmp_path: Path
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(csv_of(3000).getvalue())
+    env = cli_env(tmp_path, DATABASE_URL=fresh.engine.url.render_as_string(hide_password=False))
+    result = run_cli(["subscribers", "import", str(source), "--confirmed"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert analysed(fresh, "subscribers") and analysed(fresh, "subscriptions")
+    with fresh.engine.connect() as conn:
+        estimate = conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'subscribers'"))
+    assert estimate == 3000
 
 
 def test_a_fan_out_analyses_the_ledger_when_it_ends(fresh: Database) -> None:
