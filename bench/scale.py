@@ -43,6 +43,7 @@ from bench.campaign import (
 )
 from bench.common import REDIS_URL, REPO_ROOT, Figure
 from campaigns.compose import create_campaign
+from cli.main import MALLOC_ARENAS
 from config.resources import SITE_EXAMPLE
 from config.settings import Settings, load_settings
 from config.site import SiteConfig, load_site
@@ -231,6 +232,8 @@ def worker(env: dict[str, str], number: int) -> Iterator[int]:
     ]  # fmt: skip
     log = Path(REPO_ROOT / "var" / f"bench-scale-worker-{number}.log")
     log.parent.mkdir(exist_ok=True)
+    # As `broadsheet worker` starts it (cli/main.py: at most two malloc arenas).
+    env = {"MALLOC_ARENA_MAX": MALLOC_ARENAS, **env}
     process = subprocess.Popen(
         command, env=env, cwd=REPO_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
