@@ -141,10 +141,10 @@ def queue_next_slice(
     subscriber ids (`id > a AND id <= b`), so the planner reads one stretch of
     the primary key and the (list, subscriber) index however stale or missing
     its statistics are. (Walked by "the next N audience members, ORDER BY id
-    LIMIT N", a table that was never analysed got the status index and a sort
-    of every confirmed subscriber for each slice: a 1,000,000-person send slowed
-    by more than half.) A range with few members writes few rows; that only
-    makes its slice cheap.
+    LIMIT N", a table that was never analysed was planned as a bitmap scan of
+    the status index, i.e. every confirmed subscriber, and a sort, for each
+    slice.) A range with few members writes few rows; that only makes its
+    slice cheap.
 
     The rows' ids come back from the INSERT itself (RETURNING), so no statement
     looks the slice up again. The campaign's cursor moves in the same
