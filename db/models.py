@@ -366,9 +366,10 @@ class Delivery(Base):
 class DeliveryRollup(Base):
     """What a campaign's ledger rows said, counted, once retention has deleted them.
 
-    One row per (campaign, status, sponsor, day sent, reconciliation) with the
-    number of deliveries and of those delivered, opened and clicked: what the
-    campaign's progress, its report and the sponsor report read
+    One row per (campaign, status, sponsor, edition variant, day sent,
+    reconciliation) with the number of deliveries and of those delivered,
+    opened and clicked: what the campaign's progress, its report, the sponsor
+    report and a booking's report read
     (delivery/retention.py). No subscriber id, no address hash.
     """
 
@@ -378,6 +379,8 @@ class DeliveryRollup(Base):
     campaign_id: Mapped[int] = mapped_column(BigId, index=True)
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
     sponsor_name: Mapped[str | None] = mapped_column(String(200))
+    # The copy's edition variant: a booking's report finds its editions by it.
+    edition_variant: Mapped[str | None] = mapped_column(String(128))
     sent_day: Mapped[dt.date | None] = mapped_column(Date)
     reconciliation: Mapped[str | None] = mapped_column(String(16))
     deliveries: Mapped[int] = mapped_column(BigInteger)

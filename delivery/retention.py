@@ -8,10 +8,10 @@ events (bounces, complaints: SendGrid retries a webhook for 72 hours, people
 report spam weeks later), frequency caps (a sponsor's `cap_days`), erasure.
 After `DELIVERY_RETENTION_DAYS` (default 90, at least 30) a campaign's rows
 are replaced by `delivery_rollups`: the number of rows per (status, sponsor,
-day sent, reconciliation outcome), with how many were delivered, opened and
-clicked. Progress (`ledger.counts_by_status`), the campaign report and the
-sponsor report add these counts to what rows remain, so they read the same
-numbers before and after.
+edition variant, day sent, reconciliation outcome), with how many were
+delivered, opened and clicked. Progress (`ledger.counts_by_status`), the
+campaign report, the sponsor report and a booking's report add these counts
+to what rows remain, so they read the same numbers before and after.
 
 A campaign is rolled up whole, once, and only when nothing about it is open:
 its status is `sent` or `cancelled` and it finished before the cut-off, no
@@ -81,7 +81,13 @@ def roll_up(db: Database, campaign_id: int, cutoff: dt.datetime, now: dt.datetim
                 return False
         merged: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for row in groups:
-            key = (DeliveryStatus(row.status), row.sponsor_name, _day(row.sent_day), row.rec)
+            key = (
+                DeliveryStatus(row.status),
+                row.sponsor_name,
+                row.edition_variant,
+                _day(row.sent_day),
+                row.rec,
+            )
             totals = merged[key]
             for i, n in enumerate((row.deliveries, row.delivered, row.opened, row.clicked)):
                 totals[i] += int(n or 0)
@@ -93,6 +99,7 @@ def roll_up(db: Database, campaign_id: int, cutoff: dt.datetime, now: dt.datetim
                         "campaign_id": campaign_id,
                         "status": status,
                         "sponsor_name": sponsor,
+                        "edition_variant": variant,
                         "sent_day": day,
                         "reconciliation": rec,
                         "deliveries": n,
@@ -100,9 +107,12 @@ def roll_up(db: Database, campaign_id: int, cutoff: dt.datetime, now: dt.datetim
                         "opened": opened,
                         "clicked": clicked,
                     }
-                    for (status, sponsor, day, rec), (n, delivered, opened, clicked) in sorted(
-                        merged.items(), key=lambda item: repr(item[0])
-                    )
+                    for (status, sponsor, variant, day, rec), (
+                        n,
+                        delivered,
+                        opened,
+                        clicked,
+                    ) in sorted(merged.items(), key=lambda item: repr(item[0]))
                 ],
             )
         session.execute(
@@ -122,6 +132,7 @@ def _counts(session: Session, campaign_id: int) -> Select[Any]:
         select(
             Delivery.status.label("status"),
             Delivery.sponsor_name.label("sponsor_name"),
+            Delivery.edition_variant.label("edition_variant"),
             sent_day.label("sent_day"),
             Delivery.reconciliation.label("rec"),
             func.count().label("deliveries"),
@@ -131,7 +142,13 @@ def _counts(session: Session, campaign_id: int) -> Select[Any]:
             func.max(activity).label("last_activity"),
         )
         .where(Delivery.campaign_id == campaign_id)
-        .group_by(Delivery.status, Delivery.sponsor_name, sent_day, Delivery.reconciliation)
+        .group_by(
+            Delivery.status,
+            Delivery.sponsor_name,
+            Delivery.edition_variant,
+            sent_day,
+            Delivery.reconciliation,
+        )
     )
 
 

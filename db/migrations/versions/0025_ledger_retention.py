@@ -1,7 +1,8 @@
 """ledger retention: per-campaign roll-ups of deleted delivery rows
 
 `delivery_rollups` keeps, per campaign, the counts that its deleted ledger
-rows held (by status, sponsor, day sent and reconciliation outcome), so
+rows held (by status, sponsor, edition variant, day sent and
+reconciliation outcome), so
 progress, reports and the sponsor report read the same numbers after
 retention (delivery/retention.py) deleted the rows. `campaigns.
 ledger_rolled_up_at` says when that happened; a campaign is rolled up once.
@@ -42,6 +43,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("sponsor_name", sa.String(length=200), nullable=True),
+        sa.Column("edition_variant", sa.String(length=128), nullable=True),
         sa.Column("sent_day", sa.Date(), nullable=True),
         sa.Column("reconciliation", sa.String(length=16), nullable=True),
         sa.Column("deliveries", sa.BigInteger(), nullable=False),
