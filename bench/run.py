@@ -20,7 +20,7 @@ from rich.table import Table
 from bench.common import Figure
 
 # Module names under bench/, in the order they run.
-SECTIONS: list[str] = ["feeds", "render", "subscribers", "campaign", "events", "admin"]
+SECTIONS: list[str] = ["feeds", "render", "subscribers", "campaign", "scale", "events", "admin"]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # The sponsor desk's hook: booking state changes are POSTed here, signed with the secret.
     sponsor_hook_url: str | None = None
     sponsor_hook_secret: str | None = Field(default=None, min_length=16)
+    # Days a finished campaign keeps its per-delivery ledger rows before they become
+    # counts (delivery/retention.py): past reconciliation, late complaints, caps.
+    delivery_retention_days: int = Field(default=90, ge=30)
 
     @model_validator(mode="before")
     @classmethod

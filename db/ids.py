@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import psycopg
 from psycopg.adapt import Dumper
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import ColumnElement, and_, any_, bindparam
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import UserDefinedType
 
@@ -27,9 +27,21 @@ def among(
     Python and cost a send several percent of the worker's time. (Sent as
     untyped text with a cast in the SQL instead, the planner chose worse plans.)
     Other databases get a plain IN.
+
+    On PostgreSQL the same ids also bound a range (`column BETWEEN min AND
+    max`): a batch's ids are close together (the fan-out walks id ranges), and
+    the range is what keeps the plan a walk of the index where the table has
+    no statistics yet. Without them the planner took a thousand ids for a
+    large share of a table it believed small, and joined the batch to the
+    subscribers or the suppression list by reading the whole table
+    (tests/delivery/test_send_plans.py); with the range it expects a few rows
+    and looks each one up.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, BigIntArray.of(ids), type_=_BigIntArrayType()))
+        listed = column == any_(bindparam(None, BigIntArray.of(ids), type_=_BigIntArrayType()))
+        if not ids:
+            return listed
+        return and_(listed, column.between(min(ids), max(ids)))
     return column.in_(list(ids))
 
 

@@ -266,6 +266,8 @@ class Campaign(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When retention replaced the campaign's ledger rows by `delivery_rollups` counts.
+    ledger_rolled_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Edition(Base):
@@ -359,6 +361,32 @@ class Delivery(Base):
     # What reconciliation did with an `uncertain` row: confirmed (an event proved it
     # sent), resent (queued again once), held (left for the admin).
     reconciliation: Mapped[str | None] = mapped_column(String(16))
+
+
+class DeliveryRollup(Base):
+    """What a campaign's ledger rows said, counted, once retention has deleted them.
+
+    One row per (campaign, status, sponsor, edition variant, day sent,
+    reconciliation) with the number of deliveries and of those delivered,
+    opened and clicked: what the campaign's progress, its report, the sponsor
+    report and a booking's report read
+    (delivery/retention.py). No subscriber id, no address hash.
+    """
+
+    __tablename__ = "delivery_rollups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigId, index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
+    sponsor_name: Mapped[str | None] = mapped_column(String(200))
+    # The copy's edition variant: a booking's report finds its editions by it.
+    edition_variant: Mapped[str | None] = mapped_column(String(128))
+    sent_day: Mapped[dt.date | None] = mapped_column(Date)
+    reconciliation: Mapped[str | None] = mapped_column(String(16))
+    deliveries: Mapped[int] = mapped_column(BigInteger)
+    delivered: Mapped[int] = mapped_column(BigInteger)
+    opened: Mapped[int] = mapped_column(BigInteger)
+    clicked: Mapped[int] = mapped_column(BigInteger)
 
 
 class Event(Base):

@@ -32,6 +32,7 @@ from db.models import (
     Suppression,
     utcnow,
 )
+from db.statistics import refresh_statistics
 from delivery import ledger
 from delivery.message import (
     BatchReceipt,
@@ -106,12 +107,17 @@ def fan_out(db: Database, site: SiteConfig, campaign_id: int) -> Iterator[list[i
 
     Slices double from one batch up to `ledger.FANOUT_SLICE`: the first batch
     can go out while the next slices are written, and a small campaign does
-    not wait for one large statement before its second batch starts.
+    not wait for one large statement before its second batch starts. Each
+    slice is a range of subscriber ids (`ledger.queue_next_slice`).
     """
     size = MAX_BATCH
+    written = 0
     while (batches := queue_slice(db, site, campaign_id, size)) is not None:
+        written += sum(len(batch) for batch in batches)
         yield from batches
         size = min(2 * size, ledger.FANOUT_SLICE)
+    # The ledger grew by a list's worth of rows: statistics for what runs next.
+    refresh_statistics(db, ("deliveries",), written)
 
 
 def queue_slice(

@@ -46,6 +46,7 @@ from db.ids import among
 from db.models import (
     Campaign,
     Delivery,
+    DeliveryRollup,
     DeliveryStatus,
     Subscriber,
     SubscriberStatus,
@@ -88,17 +89,42 @@ def _in_audience(
     ]
 
 
-def audience_after(
-    session: Session, lists: Sequence[str], after_id: int, limit: int = MAX_BATCH
+def audience_in(
+    session: Session, lists: Sequence[str], after_id: int, last_id: int
 ) -> Sequence[tuple[int, str, str | None]]:
-    """Confirmed, unsuppressed subscribers of any of the lists, by id after a cursor."""
+    """Confirmed, unsuppressed subscribers of any of the lists with ids in (after, last], by id."""
     query = (
         select(Subscriber.id, Subscriber.email_hash, Subscriber.timezone)
-        .where(*_in_audience(lists, after_id))
+        .where(*_in_audience(lists, after_id, last_id))
         .order_by(Subscriber.id)
-        .limit(limit)
     )
     return [(sub_id, ehash, tz) for sub_id, ehash, tz in session.execute(query)]
+
+
+def next_range(
+    session: Session, lists: Sequence[str], after: int, span: int
+) -> tuple[int, int] | None:
+    """The next stretch of subscriber ids to walk: `span` ids from the first member of the
+    lists after `after`, as (exclusive start, inclusive end); None when no member is left.
+
+    One `min()` per list, each the first entry of a range of the (list, subscriber)
+    index, whatever the table's statistics say: a sparse list among many
+    subscribers does not cost a run of empty slices.
+    """
+    firsts = [
+        select(func.min(Subscription.subscriber_id))
+        .where(Subscription.list_slug == slug, Subscription.subscriber_id > after)
+        .scalar_subquery()
+        for slug in dict.fromkeys(lists)
+    ]
+    if not firsts:
+        return None
+    row = session.connection().execute(select(*firsts)).one()
+    found = [int(x) for x in row if x is not None]
+    if not found:
+        return None
+    start = min(found) - 1
+    return start, start + span
 
 
 def queue_next_slice(
@@ -108,40 +134,42 @@ def queue_next_slice(
     now: dt.datetime | None = None,
     limit: int = FANOUT_SLICE,
 ) -> list[int]:
-    """Write ledger rows for the next `limit` people of the audience; returns the ids due
-    now, in order.
+    """Write ledger rows for the audience in the next `limit` subscriber ids; returns the
+    ids of the rows written that are due now, in order.
 
-    Idempotent: a repeated call after a crash re-finds rows already written.
+    The walk is by id range, not by count: every statement names its range of
+    subscriber ids (`id > a AND id <= b`), so the planner reads one stretch of
+    the primary key and the (list, subscriber) index however stale or missing
+    its statistics are. (Walked by "the next N audience members, ORDER BY id
+    LIMIT N", a table that was never analysed was planned as a bitmap scan of
+    the status index, i.e. every confirmed subscriber, and a sort, for each
+    slice.) A range with few members writes few rows; that only makes its
+    slice cheap.
+
+    The rows' ids come back from the INSERT itself (RETURNING), so no statement
+    looks the slice up again. The campaign's cursor moves in the same
+    transaction as the rows, so a re-run after a crash starts after the last
+    committed slice; should rows of a range already exist anyway, the INSERT
+    skips them (ON CONFLICT DO NOTHING) and does not return them, and they are
+    sent by the re-enqueueing of unclaimed rows that every run of
+    `send_campaign` (resume, the sweeper's rescue) does first.
     With a per-subscriber local send time, a row whose moment has not come
     gets `not_before` and is left for `dispatch_due`.
     """
     now = now or utcnow()
-    after = campaign.fanout_cursor
-    if campaign.local_send_time:
-        last = _queue_with_local_times(session, campaign, site_tz, now, limit)
-    else:
-        last = _queue_in_sql(session, campaign, now, limit)
-    if last is None:
+    walk = next_range(session, campaign.list_slugs, campaign.fanout_cursor, limit)
+    if walk is None:
         campaign.fanout_done = True
         session.flush()
         return []
+    after, last = walk
+    if campaign.local_send_time:
+        due = _queue_with_local_times(session, campaign, site_tz, now, after, last)
+    else:
+        due = _queue_in_sql(session, campaign, now, after, last)
     campaign.fanout_cursor = last
     session.flush()
-    return list(
-        session.connection()
-        .scalars(
-            select(Delivery.id)
-            .where(
-                Delivery.campaign_id == campaign.id,
-                Delivery.subscriber_id > after,
-                Delivery.subscriber_id <= last,
-                unclaimed(),
-                Delivery.not_before.is_(None),
-            )
-            .order_by(Delivery.id)
-        )
-        .all()  # fetchall: iterating a result fetches one row per call
-    )
+    return sorted(due)
 
 
 def unclaimed() -> ColumnElement[bool]:
@@ -150,22 +178,11 @@ def unclaimed() -> ColumnElement[bool]:
     return or_(Delivery.status == DeliveryStatus.queued, handed_over)
 
 
-def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit: int) -> int | None:
-    """Every row due now: one INSERT ... SELECT, no subscriber passes through Python.
-
-    Returns the last subscriber id of the slice (None when the audience is exhausted).
-    """
-    after, lists = campaign.fanout_cursor, campaign.list_slugs
-    in_slice = (
-        select(Subscriber.id)
-        .where(*_in_audience(lists, after))
-        .order_by(Subscriber.id)
-        .limit(limit)
-        .subquery()
-    )
-    last = session.connection().scalar(select(func.max(in_slice.c.id)))
-    if last is None:
-        return None
+def _queue_in_sql(
+    session: Session, campaign: Campaign, now: dt.datetime, after: int, last: int
+) -> list[int]:
+    """Every row due now: one INSERT ... SELECT ... RETURNING over the id range (after, last];
+    no subscriber passes through Python. Returns the new rows' ids."""
     columns = Delivery.__table__.c
     rows = select(
         literal(campaign.id),
@@ -177,23 +194,29 @@ def _queue_in_sql(session: Session, campaign: Campaign, now: dt.datetime, limit:
         literal([], columns.disclaimers.type),
         false(),
         false(),
-    ).where(*_in_audience(lists, after, last))
+    ).where(*_in_audience(campaign.list_slugs, after, last))
     names = ["campaign_id", "subscriber_id", "email_hash", "status", "queued_at", "attempts"]
-    statement = _insert_ignoring_duplicates(session).from_select(
-        [*names, "disclaimers", "opened", "clicked"], rows
+    statement = (
+        _insert_ignoring_duplicates(session)
+        .from_select([*names, "disclaimers", "opened", "clicked"], rows)
+        .returning(Delivery.id)
     )
-    session.connection().execute(statement)
-    return int(last)
+    return list(session.connection().scalars(statement).all())
 
 
 def _queue_with_local_times(
-    session: Session, campaign: Campaign, site_tz: dt.tzinfo, now: dt.datetime, limit: int
-) -> int | None:
+    session: Session,
+    campaign: Campaign,
+    site_tz: dt.tzinfo,
+    now: dt.datetime,
+    after: int,
+    last: int,
+) -> list[int]:
     """Rows with each subscriber's moment computed in Python (their time zone); a row
-    whose moment has not come gets `not_before`. Returns the slice's last subscriber id."""
-    audience = audience_after(session, campaign.list_slugs, campaign.fanout_cursor, limit)
+    whose moment has not come gets `not_before`. Returns the ids of new rows due now."""
+    audience = audience_in(session, campaign.list_slugs, after, last)
     if not audience:
-        return None
+        return []
     assert campaign.local_send_time is not None
     start = campaign.send_at or campaign.started_at or now
     zones = _ZoneCache(site_tz)
@@ -214,8 +237,10 @@ def _queue_with_local_times(
                 "clicked": False,
             }
         )
-    session.execute(_insert_ignoring_duplicates(session), rows)
-    return audience[-1][0]
+    written = session.connection().execute(
+        _insert_ignoring_duplicates(session).returning(Delivery.id, Delivery.not_before), rows
+    )
+    return [row_id for row_id, not_before in written.all() if not_before is None]
 
 
 def next_local_time(hhmm: str, tz: dt.tzinfo, start: dt.datetime) -> dt.datetime:
@@ -455,7 +480,8 @@ def as_utc(value: dt.datetime | str) -> dt.datetime:
 
 
 def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
-    """Rows per status, a handed-over row that no worker has claimed counting as `queued`."""
+    """Rows per status, a handed-over row that no worker has claimed counting as `queued`;
+    rows that retention replaced by counts (delivery/retention.py) count as they were."""
     unclaimed = Delivery.claimed_at.is_(None)
     rows = session.execute(
         select(Delivery.status, unclaimed, func.count())
@@ -466,6 +492,12 @@ def counts_by_status(session: Session, campaign_id: int) -> dict[str, int]:
     for status, not_claimed, n in rows:
         handed_over = status is DeliveryStatus.sending and not_claimed
         counts[(DeliveryStatus.queued if handed_over else status).value] += n
+    for status, n in session.execute(
+        select(DeliveryRollup.status, func.sum(DeliveryRollup.deliveries))
+        .where(DeliveryRollup.campaign_id == campaign_id)
+        .group_by(DeliveryRollup.status)
+    ):
+        counts[DeliveryStatus(status).value] += int(n)
     return counts
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Campaign, Delivery, DeliveryStatus, Event, SponsorClick
+from db.models import Campaign, Delivery, DeliveryRollup, DeliveryStatus, Event, SponsorClick
 from delivery.ledger import counts_by_status
 from feedback.apply import is_hard_bounce
 
@@ -98,6 +99,21 @@ def campaign_report(session: Session, campaign_id: int) -> CampaignReport:
             .group_by(Delivery.reconciliation)
         )
     }
+    # Rows that retention replaced by counts (delivery/retention.py) count as they were.
+    of_rollup = DeliveryRollup.campaign_id == campaign_id
+    kept_delivered, kept_clicked = session.execute(
+        select(
+            func.coalesce(func.sum(DeliveryRollup.delivered), 0),
+            func.coalesce(func.sum(DeliveryRollup.clicked), 0),
+        ).where(of_rollup)
+    ).one()
+    delivered, clicked = delivered + int(kept_delivered), clicked + int(kept_clicked)
+    for how, n in session.execute(
+        select(DeliveryRollup.reconciliation, func.sum(DeliveryRollup.deliveries))
+        .where(of_rollup, DeliveryRollup.reconciliation.is_not(None))
+        .group_by(DeliveryRollup.reconciliation)
+    ):
+        settled[how] = settled.get(how, 0) + int(n)
     people = _people_by_event(session, campaign_id)
     return CampaignReport(
         campaign_id=campaign.id,
@@ -151,8 +167,13 @@ def _opens(session: Session, campaign_id: int) -> Opens:
             Event.payload["sg_machine_open"].as_boolean(),
             Delivery.delivered_at,
         )
-        .join(Delivery, Delivery.id == Event.delivery_id)
-        .where(Event.campaign_id == campaign_id, Event.type == "open")
+        # Outer: once retention deleted the rows, opens still count (by the flag alone).
+        .join(Delivery, Delivery.id == Event.delivery_id, isouter=True)
+        .where(
+            Event.campaign_id == campaign_id,
+            Event.type == "open",
+            Event.delivery_id.is_not(None),
+        )
     )
     window = dt.timedelta(seconds=MACHINE_OPEN_SECONDS)
     opened: set[int] = set()
@@ -216,11 +237,15 @@ def sponsor_report(
         where.append(Delivery.sent_at >= _midnight(start))
     if end is not None:
         where.append(Delivery.sent_at < _midnight(end + dt.timedelta(days=1)))
-    impressions = session.execute(
+    kept = session.execute(
         select(Delivery.sponsor_name, Delivery.campaign_id, func.count())
         .where(*where)
         .group_by(Delivery.sponsor_name, Delivery.campaign_id)
-    ).all()
+    )
+    impressions = _merged(
+        [(sponsor, cid, n) for sponsor, cid, n in kept],
+        _rolled_up_impressions(session, start, end),
+    )
     campaign_ids = {campaign_id for _, campaign_id, _ in impressions}
     clicks = {
         (sponsor, campaign_id): (n, unique)
@@ -247,6 +272,38 @@ def sponsor_report(
             SponsorCampaign(campaign_id, shown, n, unique, _rate(unique, shown))
         )
     return list(reports.values())
+
+
+def _rolled_up_impressions(
+    session: Session, start: dt.date | None, end: dt.date | None
+) -> Iterable[tuple[str | None, int, int]]:
+    """Impressions of campaigns whose rows retention replaced by counts, by UTC send day."""
+    where = [
+        DeliveryRollup.sponsor_name.is_not(None),
+        DeliveryRollup.status == DeliveryStatus.sent,
+    ]
+    if start is not None:
+        where.append(DeliveryRollup.sent_day >= start)
+    if end is not None:
+        where.append(DeliveryRollup.sent_day <= end)
+    rows = session.execute(
+        select(
+            DeliveryRollup.sponsor_name,
+            DeliveryRollup.campaign_id,
+            func.sum(DeliveryRollup.deliveries),
+        )
+        .where(*where)
+        .group_by(DeliveryRollup.sponsor_name, DeliveryRollup.campaign_id)
+    )
+    return [(sponsor, cid, int(n)) for sponsor, cid, n in rows]
+
+
+def _merged(*parts: Iterable[tuple[str | None, int, int]]) -> list[tuple[str, int, int]]:
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    for part in parts:
+        for sponsor, campaign_id, n in part:
+            totals[(str(sponsor), int(campaign_id))] += int(n)
+    return [(sponsor, cid, n) for (sponsor, cid), n in totals.items()]
 
 
 @dataclass(frozen=True)

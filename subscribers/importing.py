@@ -41,6 +41,7 @@ from sqlalchemy import Connection
 from config.site import SiteConfig
 from db.engine import Database
 from db.models import SubscriberStatus, utcnow
+from db.statistics import refresh_statistics
 from subscribers import bulk
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
 from subscribers.exporting import unneutralise
@@ -142,6 +143,8 @@ def import_csv(
             on_invite(invited)
         if on_progress is not None:
             on_progress(report.rows)
+    # A large import leaves the planner's statistics current for the send that follows.
+    refresh_statistics(db, ("subscribers", "subscriptions", "consents"), report.added)
     return report
 
 

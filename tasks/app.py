@@ -72,6 +72,7 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "run-schedules": {"task": "tasks.schedules.run_schedules", "schedule": SCHEDULE_TICK},
         "reconcile-feedback": {"task": "tasks.events.reconcile", "schedule": timedelta(minutes=2)},
         "sweep-sending": {"task": "tasks.sending.sweep", "schedule": timedelta(minutes=1)},
+        "retain-ledger": {"task": "tasks.sending.retain_ledger", "schedule": timedelta(hours=1)},
         "sweep-confirmations": {
             "task": "tasks.subscribers.sweep_confirmations",
             "schedule": timedelta(minutes=1),

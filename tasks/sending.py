@@ -14,7 +14,7 @@ from config.runtime import get_runtime
 from config.site import SiteConfig
 from db.engine import Database
 from db.models import Campaign
-from delivery import campaign_send
+from delivery import campaign_send, retention
 from delivery.message import TransientSendError
 from delivery.ratelimit import RateLimiter, make_rate_limiter, throttle
 from feedback import hooks
@@ -128,6 +128,14 @@ def sweep() -> dict[str, int]:
         "due_batches": len(result.due),
         "lost": result.lost,
     }
+
+
+@celery_app.task(name="tasks.sending.retain_ledger")
+def retain_ledger() -> list[int]:
+    """Hourly: finished campaigns past DELIVERY_RETENTION_DAYS trade their rows for counts."""
+    rt = get_runtime()
+    keep = dt.timedelta(days=rt.settings.delivery_retention_days)
+    return retention.roll_up_expired(rt.db, keep)
 
 
 def send_or_schedule(

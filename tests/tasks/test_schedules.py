@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from campaigns.compose import create_campaign
 from config.runtime import Runtime
 from config.site import FeedConfig, Schedule
-from db.models import Campaign, CampaignStatus, Feed, Post, PostKind, ScheduleRun, utcnow
+from db.models import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    Feed,
+    Post,
+    PostKind,
+    ScheduleRun,
+    utcnow,
+)
+from delivery import campaign_send
 from tasks import embedded
 from tasks.app import beat_schedule
 from tasks.feeds import poll_due_feeds
 from tasks.schedules import run_schedules
-from tasks.sending import sweep
+from tasks.sending import retain_ledger, sweep
 from tests.support.feed_server import FeedServer, Route
 from tests.support.feeds import Item, Video, rss, youtube
 from tests.support.mail import messages, text_of
@@ -179,3 +190,31 @@ def test_a_poll_hands_a_held_video_over_for_the_moment_its_hold_ends(runtime: Ru
     assert embedded.pending_wakeups() == sorted(
         {*before, (available, "tasks.schedules.run_instant")}
     )
+
+
+def test_beat_trades_old_ledger_rows_for_counts_every_hour(runtime: Runtime) -> None:
+    entry = beat_schedule()["retain-ledger"]
+    assert (entry["task"], entry["schedule"]) == (
+        "tasks.sending.retain_ledger",
+        dt.timedelta(hours=1),
+    )
+    seed_subscribers(runtime.db, 5)
+    with runtime.db.session() as session:
+        cid = create_campaign(
+            session, runtime.site, lists=["videos"], subject="Old", intro="A note."
+        ).id
+    campaign_send.send_inline(runtime.db, runtime.site, runtime.sender, runtime.links, cid)
+    days = runtime.settings.delivery_retention_days
+    assert retain_ledger() == []  # finished a moment ago: kept
+    long_ago = utcnow() - dt.timedelta(days=days + 1)
+    with runtime.db.session() as session:
+        session.execute(update(Campaign).where(Campaign.id == cid).values(finished_at=long_ago))
+        session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == cid)
+            .values(queued_at=long_ago, claimed_at=long_ago, sent_at=long_ago)
+        )
+    assert retain_ledger() == [cid]
+    with runtime.db.session() as session:
+        assert session.scalars(select(Delivery.id).where(Delivery.campaign_id == cid)).all() == []
+        assert campaign_send.progress(runtime.db, cid).counts["sent"] == 5
