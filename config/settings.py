@@ -89,6 +89,11 @@ class Settings(BaseSettings):
             data["outbox_dir"] = home / "outbox"
         return data
 
+    @property
+    def imports_dir(self) -> Path:
+        """Where admin CSV uploads wait for their import job (web and worker must share it)."""
+        return self.data_dir / "imports"
+
     @field_validator(
         "redis_url",
         "base_url",

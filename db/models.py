@@ -628,3 +628,55 @@ class SponsorImport(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(1000))
     names: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+class ImportJobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ImportJob(Base):
+    """A CSV upload imported in the background (subscribers/import_jobs.py).
+
+    The file itself lives on disk under DATA_DIR/imports/ (`<id>.csv`, and the
+    rejected rows in `<id>-rejected.csv`); this row holds what the progress page
+    shows. `actor` is the admin who uploaded it (their address, as in the audit).
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ImportJobStatus] = mapped_column(
+        _enum(ImportJobStatus), default=ImportJobStatus.queued
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    expected_rows: Mapped[int | None] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    added: Mapped[int] = mapped_column(BigInteger, default=0)
+    existing: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    suppressed: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportRejection(Base):
+    """One rejected row of an import job (the first few thousand; the file has them all)."""
+
+    __tablename__ = "import_rejections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)

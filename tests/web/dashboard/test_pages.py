@@ -15,6 +15,8 @@ from config.runtime import Runtime
 from config.site import FeedConfig
 from content.polling import ingest_file
 from db.models import AdminAudit, Campaign, CampaignStatus, Subscriber
+from subscribers.import_jobs import create_job
+from subscribers.importing import UNCLOSED_QUOTE
 from subscribers.service import ConsentInfo, add_subscriber
 from tests.support.feed_server import FeedServer, Route
 from tests.support.feeds import Item, rss
@@ -157,31 +159,87 @@ def test_a_test_send_mails_one_copy(as_role: Login, runtime: Runtime) -> None:
     assert str(mail["Subject"]).strip().startswith("[TEST] ")
 
 
-def test_an_import_lists_bad_rows_and_a_bad_file_is_one_line(
+def test_an_import_runs_as_a_job_whose_page_lists_bad_rows_and_offers_them(
     as_role: Login, runtime: Runtime
 ) -> None:
     client, token = as_role("owner")
-    good = "email,lists\nok@example.org,videos\nbroken,videos\n"
-    shown = client.post(
+    good = 'email,lists\nok@example.org,videos\nbroken,videos\n"open,videos\n'
+    started = client.post(
         "/admin/subscribers/import",
         data={"csrf_token": token},
         files={"file": ("people.csv", good.encode(), "text/csv")},
+        follow_redirects=False,
     )
-    assert shown.status_code == 200
+    assert started.status_code == 303
+    assert started.headers["location"] == "/admin/subscribers/import/1"
+    # TestClient has run the response's background step (embedded mode: the task, inline).
+    shown = client.get("/admin/subscribers/import/1")
+    assert "Import started." in shown.text
+    assert '<span class="badge">done</span>' in shown.text
+    assert "<strong>3</strong>rows done" in shown.text
+    assert "<strong>1</strong>accepted" in shown.text
+    assert "<strong>2</strong>rejected" in shown.text
     assert '<td class="num">3</td><td>invalid email' in shown.text
-    wrong = client.post(
+    assert '<td class="num">4</td><td>unreadable CSV' in shown.text
+    assert 'http-equiv="refresh"' not in shown.text and "hx-get" not in shown.text
+    rejected = client.get("/admin/subscribers/import/1/rejected.csv")
+    assert rejected.headers["content-type"].startswith("text/csv")
+    assert rejected.text.splitlines()[0] == "line,error,email,lists"
+    assert rejected.text.splitlines()[2] == '4,"' + UNCLOSED_QUOTE + '","open,videos'
+    assert "import-1-rejected.csv" in rejected.headers["content-disposition"]
+    assert not (runtime.settings.imports_dir / "1.csv").exists()  # the upload is gone
+    assert "subscribers.import" in _actions(runtime)
+
+
+def test_a_file_without_an_email_column_ends_its_job_with_one_line(
+    as_role: Login, runtime: Runtime
+) -> None:
+    client, token = as_role("owner")
+    client.post(
         "/admin/subscribers/import",
         data={"csrf_token": token},
         files={"file": ("wrong.csv", b"name\nAda\n", "text/csv")},
     )
-    assert wrong.status_code == 422 and "wrong.csv: " in wrong.text and "email" in wrong.text
+    shown = client.get("/admin/subscribers/import/1")
+    assert '<span class="badge">failed</span>' in shown.text
+    assert "The import stopped: the header row has no &#39;email&#39; column" in shown.text
+
+
+def test_only_an_owner_imports_or_sees_an_import(as_role: Login, runtime: Runtime) -> None:
+    owner, token = as_role("owner")
+    owner.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("people.csv", b"email\nx@example.org\n", "text/csv")},
+    )
     editor, editor_token = as_role("editor")
     refused = editor.post(
         "/admin/subscribers/import",
         data={"csrf_token": editor_token},
-        files={"file": ("people.csv", good.encode(), "text/csv")},
+        files={"file": ("people.csv", b"email\nx@example.org\n", "text/csv")},
     )
     assert refused.status_code == 403
+    assert editor.get("/admin/subscribers/import/1").status_code == 403
+    assert editor.get("/admin/subscribers/import/1/rejected.csv").status_code == 403
+
+
+def test_a_running_import_polls_and_refreshes_without_javascript(
+    as_role: Login, runtime: Runtime
+) -> None:
+    """A job the worker has not finished: htmx polls the block, <noscript> reloads the page."""
+    client, _ = as_role("owner")
+    with runtime.db.session() as session:
+        job = create_job(
+            session, actor="owner@example.org", filename="slow.csv", size_bytes=10, lists=[],
+            confirmed=False,
+        )  # fmt: skip
+    shown = client.get(f"/admin/subscribers/import/{job.id}")
+    assert '<span class="badge">queued</span>' in shown.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in shown.text
+    assert f'hx-get="/admin/subscribers/import/{job.id}/progress"' in shown.text
+    assert f'href="/admin/subscribers/import/{job.id}">Reload</a>' in shown.text
+    fragment = client.get(f"/admin/subscribers/import/{job.id}/progress")
+    assert "HX-Refresh" not in fragment.headers and "rows done" in fragment.text
 
 
 def test_export_is_an_owners_csv_download(as_role: Login, runtime: Runtime) -> None:
@@ -312,5 +370,6 @@ def test_an_upload_larger_than_a_public_form_is_imported(as_role: Login, runtime
         files={"file": ("big.csv", body, "text/csv")},
     )
     assert shown.status_code == 200, shown.text[:300]
+    assert "<strong>4,000</strong>accepted" in shown.text
     with runtime.db.session() as session:
         assert len(session.scalars(select(Subscriber.id)).all()) == 4000
