@@ -2,11 +2,15 @@
 1,000,000 subscribers and 1,000 campaigns (20,000 and 100 with --quick).
 
 Seeding is plain SQL (generate_series), then VACUUM ANALYZE as a deployment's
-autovacuum would have done. The server is `broadsheet web --workers 2`, the
-production command; one logged-in session asks each page WARM times and then
-REQUESTS times in a row, and the p95 of those is the figure (target 150 ms).
-The dashboard's aggregates are cached per process for 30 s (web/dashboard/cache.py),
-so the first request of each process pays for them; it is inside the sample.
+autovacuum would have done. The newest campaign went to everyone (a ledger of
+1,000,000 rows, with an open event for a third of them and a click for one in
+eleven); the 24 before it, the rest of the list's first page, have LEDGER rows
+each. The server is `broadsheet web --workers 2`, the production command, with
+the per-process cache off (ADMIN_CACHE_SECONDS=0), so no request is answered
+from a previous one's memory; the figures kept in the database
+(web/dashboard/figures.py) are, as in production. One logged-in session asks
+each page WARM times and then REQUESTS times in a row, and the p95 of those is
+the figure (target 150 ms).
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 def run(quick: bool) -> list[Figure]:
     people = int(os.environ.get("BENCH_ADMIN_SUBSCRIBERS", 20_000 if quick else 1_000_000))
     campaigns = 100 if quick else 1_000
-    with_ledger = 5 if quick else 20  # the newest campaigns get deliveries
-    per_campaign = 2_000 if quick else 10_000
+    with_ledger = 25  # the list's first page: the newest to everyone, the others smaller
+    per_campaign = 2_000 if quick else 20_000
     requests = 15 if quick else 50
     with _fresh("postgresql") as url:
         started = time.perf_counter()
@@ -51,9 +55,10 @@ def run(quick: bool) -> list[Figure]:
         seeded = time.perf_counter() - started
         timings = _measure(url, people, campaigns, requests)
     note = (
-        f"{people:,} subscribers, {campaigns:,} campaigns ({with_ledger} with "
-        f"{per_campaign:,} deliveries each), {requests} requests per page after {WARM} "
-        f"warm-up, {WEB_WORKERS} web processes; seeding took {seeded:.0f} s"
+        f"{people:,} subscribers, {campaigns:,} campaigns (the newest to all {people:,}, "
+        f"{with_ledger - 1} more with {per_campaign:,} deliveries each), {requests} requests "
+        f"per page after {WARM} warm-up, {WEB_WORKERS} web processes, per-process cache off; "
+        f"seeding took {seeded:.0f} s"
     )
     return [
         Figure(SECTION, f"p95 {name}", p95, "ms", TARGET_MS, "max", note if i == 0 else "")
@@ -97,8 +102,28 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
                 sponsor_name, disclaimers, attempts, queued_at, sent_at, opened, clicked)
             SELECT c.id, s.id, s.email_hash, 'sent', 'Lanternleaf', '[]', 1, c.started_at,
                    c.started_at + (s.id % 300) * interval '1 s', s.id % 3 = 0, s.id % 11 = 0
-            FROM (SELECT id, started_at FROM campaigns ORDER BY id DESC LIMIT {with_ledger}) c
+            FROM (SELECT id, started_at FROM campaigns ORDER BY id DESC
+                  LIMIT {with_ledger - 1} OFFSET 1) c
             CROSS JOIN (SELECT id, email_hash FROM subscribers WHERE id <= {per_campaign}) s""",
+        # The newest campaign went to everyone.
+        f"""INSERT INTO deliveries (campaign_id, subscriber_id, email_hash, status,
+                sponsor_name, disclaimers, attempts, queued_at, sent_at, delivered_at, opened,
+                clicked)
+            SELECT {campaigns}, s.id, s.email_hash,
+                   CASE WHEN s.id % 500 = 0 THEN 'failed' ELSE 'sent' END, 'Lanternleaf', '[]',
+                   1, now() - interval '1 hour', now() - interval '1 hour' + (s.id % 600) *
+                   interval '1 s', now() - interval '1 hour' + (s.id % 600 + 2) * interval '1 s',
+                   s.id % 3 = 0, s.id % 11 = 0
+            FROM subscribers s""",
+        f"""INSERT INTO events (provider_event_id, type, email_hash, campaign_id, delivery_id,
+                url, payload, occurred_at, received_at)
+            SELECT 'bench-' || d.id || '-' || kind, kind, d.email_hash, d.campaign_id, d.id,
+                   CASE WHEN kind = 'click' THEN 'https://example.org/' || (d.id % 4) END,
+                   '{{}}', d.delivered_at + interval '10 min', d.delivered_at + interval '10 min'
+            FROM deliveries d
+            CROSS JOIN (VALUES ('open'), ('click')) AS k(kind)
+            WHERE d.campaign_id = {campaigns}
+              AND ((kind = 'open' AND d.opened) OR (kind = 'click' AND d.clicked))""",
     ]
     with db.engine.begin() as conn:
         for statement in statements:
@@ -117,6 +142,7 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": "",
+        "ADMIN_CACHE_SECONDS": "0",
         "MAIL_BACKEND": "outbox",
         "SITE_CONFIG": str(SITE),
         "BASE_URL": base,
@@ -127,8 +153,9 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         "dashboard": "/admin",
         "campaigns": "/admin/campaigns",
         "campaigns, deep page": f"/admin/campaigns?before={campaigns // 2}",
-        "campaign (10k ledger)": f"/admin/campaigns/{latest}",
-        "campaign report": f"/admin/campaigns/{latest}/report",
+        "campaign sent to all": f"/admin/campaigns/{latest}",
+        "report of that campaign": f"/admin/campaigns/{latest}/report",
+        "campaign, smaller ledger": f"/admin/campaigns/{latest - 1}",
         "subscribers": "/admin/subscribers",
         "subscribers, search": f"/admin/subscribers?q=person{people // 7}",
         "subscribers, bounced": "/admin/subscribers?status=bounced",

@@ -680,3 +680,15 @@ class ImportRejection(Base):
     )
     line: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class AdminFigure(Base):
+    """A slow figure of the web admin (a finished campaign's counts, a report) as last
+    computed, so pages read it instead of counting a large ledger on every view
+    (web/dashboard/figures.py). Never read by anything that decides a send."""
+
+    __tablename__ = "admin_figures"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

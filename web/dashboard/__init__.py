@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     from web.dashboard import (
         audit,
         auth,
+        cache,
         campaigns,
         desk,
         feeds,
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
         users,
     )
 
+    cache.configure(app.state.runtime.settings.admin_cache_seconds)
     router = APIRouter(prefix="/admin", include_in_schema=False)
     for module in (login, campaigns, subscribers, feeds, sponsors, desk, sites, audit, users):
         router.include_router(module.router)
