@@ -218,6 +218,7 @@ def campaign_page(
             "progress": _progress(request, campaign_id, watch, background),
             "as_email": (as_email or "").strip(),
             "sendable": info["status"] in ("draft", "scheduled"),
+            "actions": valid_actions(CampaignStatus(info["status"])),
         },
         section="campaigns",
     )
@@ -334,6 +335,22 @@ async def send(
     if when == "at":
         return redirect(request, url, f"Scheduled for {at} (site time).")
     return redirect(request, f"{url}?watch=1", "Sending started.")
+
+
+ACTION_LABELS = {"pause": "Pause", "resume": "Resume", "cancel": "Cancel for good"}
+
+
+def valid_actions(status: CampaignStatus) -> list[tuple[str, str]]:
+    """The life-cycle buttons this state allows, as delivery/campaign_send.py decides them
+    (the server refuses the others either way, with the reason)."""
+    names = []
+    if status is CampaignStatus.sending:
+        names.append("pause")
+    if status is CampaignStatus.paused:
+        names.append("resume")
+    if status in campaign_send.CANCELLABLE:
+        names.append("cancel")
+    return [(name, ACTION_LABELS[name]) for name in names]
 
 
 def _transition(

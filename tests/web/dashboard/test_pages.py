@@ -14,7 +14,7 @@ from sqlalchemy import select
 from config.runtime import Runtime
 from config.site import FeedConfig
 from content.polling import ingest_file
-from db.models import AdminAudit, Campaign, CampaignStatus, Subscriber
+from db.models import AdminAudit, AdminFigure, Campaign, CampaignStatus, Subscriber
 from subscribers.import_jobs import create_job
 from subscribers.importing import UNCLOSED_QUOTE
 from subscribers.service import ConsentInfo, add_subscriber
@@ -128,6 +128,78 @@ def test_pause_and_cancel_go_through_the_life_cycle_rules(as_role: Login, runtim
     with runtime.db.session() as session:
         assert session.get(Campaign, campaign_id).status is CampaignStatus.cancelled  # type: ignore[union-attr]
     assert _actions(runtime)[-1] == "campaign.cancel"
+
+
+def _buttons(html: str, campaign_id: int) -> list[str]:
+    return sorted(
+        a
+        for a in ("pause", "resume", "cancel")
+        if f'action="/admin/campaigns/{campaign_id}/{a}"' in html
+    )
+
+
+def test_a_campaign_page_offers_only_what_its_state_allows_and_the_server_says_why_not(
+    as_role: Login, runtime: Runtime
+) -> None:
+    campaign_id = _draft(runtime)
+    client, token = as_role("owner")
+    expected = {
+        CampaignStatus.draft: ["cancel"],
+        CampaignStatus.sending: ["cancel", "pause"],
+        CampaignStatus.paused: ["cancel", "resume"],
+        CampaignStatus.sent: [],
+        CampaignStatus.cancelled: [],
+    }
+    for status, buttons in expected.items():
+        with runtime.db.session() as session:
+            session.get(Campaign, campaign_id).status = status  # type: ignore[union-attr]
+        shown = client.get(f"/admin/campaigns/{campaign_id}").text
+        assert _buttons(shown, campaign_id) == buttons, status
+    assert "This campaign is cancelled: there is nothing left to do with it." in shown
+    with runtime.db.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.sent  # type: ignore[union-attr]
+    for action in ("pause", "resume", "cancel"):
+        refused = client.post(
+            f"/admin/campaigns/{campaign_id}/{action}", data={"csrf_token": token}
+        )
+        assert f"Could not {action}: campaign {campaign_id} is sent" in refused.text
+    with runtime.db.session() as session:
+        assert session.get(Campaign, campaign_id).status is CampaignStatus.sent  # type: ignore[union-attr]
+    assert not {"campaign.pause", "campaign.resume", "campaign.cancel"} & set(_actions(runtime))
+
+
+def test_a_finished_campaigns_counts_are_kept_and_shown_as_of_their_time(
+    as_role: Login, runtime: Runtime
+) -> None:
+    """Counted once and stored; a later page reads the stored figure, not the ledger."""
+    _posts(runtime)
+    with runtime.db.session() as session:
+        for i in range(3):
+            add_subscriber(session, f"r{i}@example.org", ["videos"], CONSENT, confirmed=True)
+    client, token = as_role("owner")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    client.post("/admin/campaigns/1/send", data={"csrf_token": token, "when": "now"})
+    listing = client.get("/admin/campaigns").text
+    assert '<td data-label="Sent" class="num">3</td>' in listing
+    with runtime.db.session() as session:
+        kept = session.get(AdminFigure, "counts:1")
+        assert kept is not None and kept.data["sent"] == 3
+        kept.data = {**kept.data, "sent": 2, "failed": 1}  # what an older count said
+    assert '<td data-label="Sent" class="num">2</td>' in client.get("/admin/campaigns").text
+    with runtime.db.session() as session:
+        stale = session.get(AdminFigure, "counts:1")
+        stale.computed_at -= dt.timedelta(hours=1)  # type: ignore[union-attr]
+    # A stale figure is still shown at once, and counted again after the response.
+    assert '<td data-label="Sent" class="num">2</td>' in client.get("/admin/campaigns").text
+    assert '<td data-label="Sent" class="num">3</td>' in client.get("/admin/campaigns").text
+    page = client.get("/admin/campaigns/1").text
+    assert "Counted " in page and "hx-trigger" not in page
+    report = client.get("/admin/campaigns/1/report").text
+    assert "Figures as of " in report
+    with runtime.db.session() as session:
+        assert session.get(AdminFigure, "report:1") is not None
 
 
 def test_a_watched_progress_reloads_the_page_when_the_send_ends(
