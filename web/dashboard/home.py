@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -12,6 +13,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campaigns.schedules import next_firing
+from config.site import Schedule
 from content.status import feed_statuses
 from db.engine import Database
 from db.models import AdminFigure, Campaign, CampaignStatus, utcnow
@@ -89,6 +92,22 @@ def campaign_rows(
     return rows
 
 
+def next_sends(
+    scheduled: list[dict[str, Any]],
+    schedules: Sequence[Schedule],
+    now: dt.datetime,
+    tz: dt.tzinfo,
+) -> list[dict[str, Any]]:
+    """Scheduled campaigns and each digest schedule's next firing, soonest first."""
+    items = [{**c, "kind": "campaign"} for c in scheduled]
+    for s in schedules:
+        if s.kind == "digest" and s.cron:
+            at = next_firing(s.cron, now, tz)
+            items.append({"kind": "schedule", "name": s.name, "send_at": at, "lists": s.lists})
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(items, key=lambda item: item["send_at"] or far)[: RECENT * 2]
+
+
 @router.get("")
 def dashboard(
     request: Request, background: BackgroundTasks, admin: Annotated[Admin, Depends(allow("read"))]
@@ -115,6 +134,7 @@ def dashboard(
             {"id": c.id, "subject": c.subject, "send_at": c.send_at, "local": c.local_send_time}
             for c in scheduled
         ]
+        upcoming = next_sends(scheduled_rows, rt.site.schedules, now, rt.site.newsletter.tz)
         feeds = feed_statuses(session, rt.site)
         today = now.astimezone(rt.site.newsletter.tz).date()
         in_flight = [s for s in sponsors_for(session, rt.site, today) if not s.house]
@@ -132,8 +152,9 @@ def dashboard(
             "growth_total": sum(n for _, n in growth),
             "chart": chart,
             "recent": recent_rows,
-            "scheduled": scheduled_rows,
-            "schedules": rt.site.schedules,
+            "upcoming": upcoming,
+            "instant": [s for s in rt.site.schedules if s.kind == "instant"],
+            "tz_name": str(rt.site.newsletter.tz),
             "feeds": feeds,
             "in_flight": in_flight,
             "now": now,

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from campaigns.schedules import next_firing
 from config.runtime import Runtime
 from config.site import FeedConfig
 from content.polling import ingest_file
@@ -200,6 +201,25 @@ def test_a_finished_campaigns_counts_are_kept_and_shown_as_of_their_time(
     assert "Figures as of " in report
     with runtime.db.session() as session:
         assert session.get(AdminFigure, "report:1") is not None
+
+
+def test_the_dashboard_lists_each_schedules_next_send_in_the_sites_time_zone(
+    as_role: Login, runtime: Runtime
+) -> None:
+    site = runtime.site
+    tz = site.newsletter.tz
+    [weekly] = [s for s in site.schedules if s.kind == "digest"]
+    assert weekly.cron is not None
+    expected = next_firing(weekly.cron, dt.datetime.now(dt.UTC), tz).astimezone(tz)
+    client, _ = as_role("viewer")
+    shown = client.get("/admin").text
+    assert f"Times in the site's zone, {tz}." in shown
+    assert (
+        f"Schedule <strong>{weekly.name}</strong> next at "
+        f'<time datetime="{expected.astimezone(dt.UTC).isoformat()}">'
+        f"{expected:%Y-%m-%d %H:%M}</time>"
+    ) in shown
+    assert "cron <code>" not in shown
 
 
 def test_a_watched_progress_reloads_the_page_when_the_send_ends(
