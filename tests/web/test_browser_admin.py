@@ -181,6 +181,12 @@ def test_a_creator_runs_a_campaign_and_the_list_from_the_browser(deployment: Dep
         _audit_page(page, "01-login")
         _log_in(page, base, OWNER)
         _audit_page(page, "02-dashboard")
+        # Every label of the growth chart is drawn inside the chart, none cut off.
+        boxes = page.evaluate(
+            "() => [...document.querySelectorAll('svg.chart text')].map(t => {"
+            " const b = t.getBBox(); return [b.x, b.x + b.width]; })"
+        )
+        assert len(boxes) == 4 and all(0 <= left and right <= 600 for left, right in boxes), boxes
 
         # Create a campaign from the new posts (all pre-selected).
         page.get_by_role("link", name="Campaigns", exact=True).click()
@@ -200,10 +206,16 @@ def test_a_creator_runs_a_campaign_and_the_list_from_the_browser(deployment: Dep
         for title in ["Preview at phone width", "Preview at desktop width", "Preview in dark mode"]:
             frame = page.frame_locator(f'iframe[title="{title}"]')
             expect(frame.locator("body")).to_contain_text("Unsubscribe")
-        widths = page.evaluate(
-            "() => [...document.querySelectorAll('iframe')].map(f => f.offsetWidth)"
+        # The email inside each frame sees its true width, on a wide screen and a phone;
+        # on the phone the frame's box scrolls sideways and the page itself does not.
+        frames = (
+            "() => [[...document.querySelectorAll('iframe')].map(f => f.clientWidth),"
+            " document.documentElement.scrollWidth]"
         )
-        assert widths[0] == 375 and widths[1] > 600
+        assert page.evaluate(frames) == [[375, 720, 375], 1280]
+        page.set_viewport_size({"width": 375, "height": 812})
+        assert page.evaluate(frames) == [[375, 720, 375], 375]
+        page.set_viewport_size({"width": 1280, "height": 900})
         dark_bg = page.frame_locator('iframe[title="Preview in dark mode"]').locator("body")
         light_bg = page.frame_locator('iframe[title="Preview at phone width"]').locator("body")
         assert dark_bg.evaluate("b => getComputedStyle(b).backgroundColor") != light_bg.evaluate(

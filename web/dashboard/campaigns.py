@@ -218,7 +218,7 @@ def campaign_page(
             "progress": _progress(request, campaign_id, watch, background),
             "as_email": (as_email or "").strip(),
             "sendable": info["status"] in ("draft", "scheduled"),
-            "actions": valid_actions(CampaignStatus(info["status"])),
+            "actions": valid_actions(CampaignStatus(str(info["status"]))),
         },
         section="campaigns",
     )

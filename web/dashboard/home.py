@@ -30,6 +30,7 @@ from web.dashboard.render import page
 # Its own prefix: a route at exactly /admin cannot sit in a router included under /admin.
 router = APIRouter(prefix="/admin", include_in_schema=False)
 GROWTH_DAYS = 30
+AGGREGATES_FRESH = dt.timedelta(minutes=1)
 RECENT = 5
 
 
@@ -108,6 +109,16 @@ def next_sends(
     return sorted(items, key=lambda item: item["send_at"] or far)[: RECENT * 2]
 
 
+def _status_counts(session: Session) -> dict[str, Any]:
+    found = queries.status_counts(session)
+    return {"counts": found.counts, "estimated": found.estimated}
+
+
+def _growth(session: Session, since: dt.datetime) -> list[tuple[str, int]]:
+    """Sign-ups per day from `since` to the time of computing (dates as ISO text, to store)."""
+    return [(day.isoformat(), n) for day, n in queries.signups_per_day(session, since, utcnow())]
+
+
 @router.get("")
 def dashboard(
     request: Request, background: BackgroundTasks, admin: Annotated[Admin, Depends(allow("read"))]
@@ -118,8 +129,19 @@ def dashboard(
         hour=0, minute=0, second=0, microsecond=0
     )
     with rt.db.session() as session:
-        statuses = cached("status-counts", lambda: queries.status_counts(session))
-        growth = cached("growth", lambda: queries.signups_per_day(session, since, now))
+        # Kept figures (figures.py): counting a million people is slower than a page may be.
+        statuses, _ = figures.get(
+            session, rt.db, background, "status-counts", _status_counts, AGGREGATES_FRESH
+        )
+        days, _ = figures.get(
+            session,
+            rt.db,
+            background,
+            f"growth:{since.date().isoformat()}",
+            functools.partial(_growth, since=since),
+            AGGREGATES_FRESH,
+        )
+        growth = [(dt.date.fromisoformat(day), n) for day, n in days]
         recent = list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(RECENT)))
         recent_rows = campaign_rows(session, rt.db, background, recent)
         scheduled = list(
