@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
-from web.dashboard.charts import WIDTH, bar_chart
+from web.dashboard.charts import INSET, WIDTH, bar_chart
 
 
 def test_the_end_labels_are_anchored_inside_the_chart() -> None:
     svg = str(bar_chart([(f"{d} Nov", d) for d in range(1, 31)], "Sign-ups"))
     labels = re.findall(r'<text x="([\d.]+)" y="\d+" text-anchor="(\w+)">([^<]+)</text>', svg)
     assert labels == [
-        ("0.0", "start", "1 Nov"),
+        (f"{INSET:.1f}", "start", "1 Nov"),
         (f"{15 * WIDTH / 30 + WIDTH / 60:.1f}", "middle", "16 Nov"),
-        (f"{WIDTH:.1f}", "end", "30 Nov"),
+        (f"{WIDTH - INSET:.1f}", "end", "30 Nov"),
     ]
 
 
