@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from feedback.reports import Timeline
 
-
 MIN_MARGIN = dt.timedelta(minutes=1)
 
 

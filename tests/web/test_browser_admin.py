@@ -186,7 +186,7 @@ def test_a_creator_runs_a_campaign_and_the_list_from_the_browser(deployment: Dep
             "() => [...document.querySelectorAll('svg.chart text')].map(t => {"
             " const b = t.getBBox(); return [b.x, b.x + b.width]; })"
         )
-        assert len(boxes) == 4 and all(0 <= left and right <= 600 for left, right in boxes), boxes
+        assert len(boxes) == 4 and all(left >= 0 and right <= 600 for left, right in boxes), boxes
 
         # Create a campaign from the new posts (all pre-selected).
         page.get_by_role("link", name="Campaigns", exact=True).click()
