@@ -41,6 +41,14 @@ TARGET_MS = 150.0
 WARM = 3
 PASSWORD = "bench admin password"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+FIRST_VIEWS = (
+    "dashboard",
+    "campaigns",
+    "campaign sent to all",
+    "report of that campaign",
+    "sponsors",
+)
+REJECTED = 1_000  # rows of the seeded import job's error list
 
 
 def run(quick: bool) -> list[Figure]:
@@ -53,17 +61,23 @@ def run(quick: bool) -> list[Figure]:
         started = time.perf_counter()
         _seed(url, people, campaigns, with_ledger, per_campaign)
         seeded = time.perf_counter() - started
-        timings = _measure(url, people, campaigns, requests)
+        timings, first = _measure(url, people, campaigns, requests)
     note = (
         f"{people:,} subscribers, {campaigns:,} campaigns (the newest to all {people:,}, "
         f"{with_ledger - 1} more with {per_campaign:,} deliveries each), {requests} requests "
         f"per page after {WARM} warm-up, {WEB_WORKERS} web processes, per-process cache off; "
         f"seeding took {seeded:.0f} s"
     )
-    return [
+    figures = [
         Figure(SECTION, f"p95 {name}", p95, "ms", TARGET_MS, "max", note if i == 0 else "")
         for i, (name, p95) in enumerate(timings.items())
     ]
+    # The very first view computes what later views read from the kept figures.
+    figures += [
+        Figure(SECTION, f"first view (no kept figure yet): {name}", first[name], "ms")
+        for name in FIRST_VIEWS
+    ]
+    return figures
 
 
 def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign: int) -> None:
@@ -128,6 +142,25 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
     with db.engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                """INSERT INTO import_jobs (actor, filename, size_bytes, list_slugs, confirmed,
+                    status, expected_rows, rows, added, existing, duplicates, suppressed, rejected,
+                    created_at, started_at, finished_at)
+                VALUES ('bench@example.org', 'people.csv', 5000000, '[]', false, 'done',
+                    100000, 100000, 99000, 0, 0, 0, :n, now(), now(), now())"""
+            ),
+            {"n": REJECTED},
+        )
+        conn.execute(
+            text(
+                """INSERT INTO import_rejections (job_id, line, reason)
+                SELECT 1, n * 100, 'invalid email: An email address must have an @-sign.'
+                FROM generate_series(1, :n) AS n"""
+            ),
+            {"n": REJECTED},
+        )
     with db.session() as session:
         add_user(session, "bench@example.org", PASSWORD, AdminRole.owner, CLI)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -135,7 +168,10 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
     db.engine.dispose()
 
 
-def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, float]:
+def _measure(
+    url: str, people: int, campaigns: int, requests: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """p95 per page, and the time of each page's very first request."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -165,6 +201,7 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         "sponsors": "/admin/sponsors",
         "site": "/admin/site",
         "audit log": "/admin/audit",
+        f"an import's page ({REJECTED:,} rejected rows)": "/admin/subscribers/import/1",
     }
     with tempfile.TemporaryDirectory() as tmp:
         command = [
@@ -177,17 +214,20 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
             _wait_until_up(base)
             with httpx.Client(base_url=base, timeout=30) as client:
                 _log_in(client)
-                result = {}
+                result, first = {}, {}
                 for name, path in pages.items():
-                    for _ in range(WARM):
+                    for n in range(WARM):
+                        started = time.perf_counter()
                         client.get(path).raise_for_status()
+                        if n == 0:
+                            first[name] = (time.perf_counter() - started) * 1000
                     times = []
                     for _ in range(requests):
                         started = time.perf_counter()
                         client.get(path).raise_for_status()
                         times.append((time.perf_counter() - started) * 1000)
                     result[name] = statistics.quantiles(times, n=20, method="inclusive")[18]
-                return result
+                return result, first
         finally:
             server.terminate()
             server.wait(timeout=30)
