@@ -313,6 +313,7 @@ def test_a_creator_runs_a_campaign_and_the_list_from_the_browser(deployment: Dep
             ("/admin/site", "16-site"),
             ("/admin/audit", "17-audit"),
             ("/admin/users", "18-users"),
+            ("/admin/account", "19-account"),
         ]:
             page.goto(base + path)
             _audit_page(page, name)
