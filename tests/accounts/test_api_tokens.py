@@ -37,7 +37,7 @@ def test_a_revoked_token_or_one_of_a_removed_admin_stops_working(db: Database) -
     with db.session() as session:
         add_user(session, "owner@example.org", PASSWORD, AdminRole.owner, CLI)
         ed = add_user(session, "ed@example.org", PASSWORD, AdminRole.editor, CLI)
-        kept, kept_secret = api_tokens.create(session, ed, "kept")
+        _, kept_secret = api_tokens.create(session, ed, "kept")
         gone, gone_secret = api_tokens.create(session, ed, "gone")
         ed_id = ed.id
     with db.session() as session:
