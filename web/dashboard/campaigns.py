@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts.audit import record
@@ -26,8 +25,9 @@ from db.engine import Database
 from db.models import MAX_ID, Campaign, CampaignStatus, Post, utcnow
 from delivery import campaign_send
 from delivery.message import SendError
+from feedback import figures as kept_figures
 from feedback.plot import timeline_png
-from feedback.reports import NotFound, campaign_report, campaign_timeline
+from feedback.reports import NotFound, campaign_timeline
 from subscribers.addresses import InvalidEmail
 from web.dashboard import figures
 from web.dashboard.auth import Admin, allow, runtime
@@ -431,22 +431,18 @@ def report(
                 session,
                 db,
                 background,
-                f"report:{campaign_id}",
-                partial(_report, campaign_id=campaign_id),
+                kept_figures.report_key(campaign_id),
+                partial(kept_figures.report, campaign_id=campaign_id),
                 figures.freshness(campaign, utcnow()),
             )
         else:
-            shown = _report(session, campaign_id)
+            shown = kept_figures.report(session, campaign_id)
     return page(
         request,
         "campaign_report",
         {"title": f"Report: campaign {campaign_id}", "r": shown, "as_of": as_of},
         section="campaigns",
     )
-
-
-def _report(session: Session, campaign_id: int) -> dict[str, Any]:
-    return campaign_report(session, campaign_id).as_dict()
 
 
 @router.get("/{campaign_id}/plot.png")

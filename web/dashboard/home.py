@@ -19,6 +19,7 @@ from content.status import feed_statuses
 from db.engine import Database
 from db.models import AdminFigure, Campaign, CampaignStatus, utcnow
 from delivery.ledger import counts_by_status
+from feedback import figures as kept_figures
 from sponsorship.source import sponsors_for
 from subscribers import queries
 from web.dashboard import figures
@@ -49,8 +50,8 @@ def campaign_counts(
             session,
             db,
             background,
-            f"counts:{campaign.id}",
-            functools.partial(_count, campaign_id=campaign.id),
+            kept_figures.counts_key(campaign.id),
+            functools.partial(kept_figures.counts, campaign_id=campaign.id),
             figures.freshness(campaign, utcnow()),
             found,
         )
@@ -63,10 +64,6 @@ def campaign_counts(
     return live, None
 
 
-def _count(session: Session, campaign_id: int) -> dict[str, int]:
-    return counts_by_status(session, campaign_id)
-
-
 def campaign_rows(
     session: Session,
     db: Database,
@@ -74,10 +71,12 @@ def campaign_rows(
     campaigns: list[Campaign],
 ) -> list[dict[str, Any]]:
     """Campaigns with their delivery counts: one read of the kept counts for the page."""
-    kept = figures.read_many(session, (f"counts:{c.id}" for c in campaigns if figures.kept(c)))
+    keys = (kept_figures.counts_key(c.id) for c in campaigns if figures.kept(c))
+    kept = figures.read_many(session, keys)
     rows = []
     for c in campaigns:
-        counts, _ = campaign_counts(session, db, background, c, kept.get(f"counts:{c.id}"))
+        found = kept.get(kept_figures.counts_key(c.id))
+        counts, _ = campaign_counts(session, db, background, c, found)
         rows.append(
             {
                 "id": c.id,
