@@ -152,6 +152,7 @@ def _progress(
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None and figures.kept(campaign):
             counts, as_of = campaign_counts(session, db, background, campaign)
+            assert counts is not None  # waited for
             total = sum(counts.values())
             return {
                 "id": campaign_id,

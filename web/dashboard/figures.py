@@ -50,6 +50,18 @@ def _refresh(db: Database, key: str, compute: Compute) -> None:
             _refreshing.discard(key)
 
 
+def _queue(background: BackgroundTasks | None, db: Database, key: str, compute: Compute) -> None:
+    """Recompute `key` after the response (now, without a response to follow)."""
+    with _lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    if background is not None:
+        background.add_task(_refresh, db, key, compute)
+    else:
+        _refresh(db, key, compute)
+
+
 def get(
     session: Session,
     db: Database,
@@ -59,22 +71,22 @@ def get(
     fresh_for: dt.timedelta,
     found: AdminFigure | None = None,
     *,
+    wait: bool = True,
     now: dt.datetime | None = None,
-) -> tuple[Any, dt.datetime]:
+) -> tuple[Any, dt.datetime | None]:
     """The figure and when it was computed. `found` is its row when the caller read
-    several at once (`read_many`); without it the row is looked up here."""
+    several at once (`read_many`); without it the row is looked up here. A missing
+    figure is computed in the request, or with `wait=False` (a list of many, where
+    each would cost a scan) after the response, and this returns (None, None)."""
     now = now or utcnow()
     row = found if found is not None else session.get(AdminFigure, key)
     if row is None:
+        if not wait and background is not None:
+            _queue(background, db, key, compute)
+            return None, None
         value = compute(session)
         store(db, key, value)
         return value, now
     if now - row.computed_at >= fresh_for:
-        with _lock:
-            queue = key not in _refreshing
-            _refreshing.add(key)
-        if queue and background is not None:
-            background.add_task(_refresh, db, key, compute)
-        elif queue:
-            _refresh(db, key, compute)
+        _queue(background, db, key, compute)
     return row.data, row.computed_at

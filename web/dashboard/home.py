@@ -41,10 +41,12 @@ def campaign_counts(
     background: BackgroundTasks | None,
     campaign: Campaign,
     found: AdminFigure | None = None,
-) -> tuple[dict[str, int], dt.datetime | None]:
+    *,
+    wait: bool = True,
+) -> tuple[dict[str, int] | None, dt.datetime | None]:
     """Delivery counts by state and when they were counted (None: just now). A finished
     campaign's are kept in the database (figures.py); a live one's are counted, briefly
-    cached per process."""
+    cached per process. With `wait=False` counts not kept yet are None (being counted)."""
     if figures.kept(campaign):
         value, at = figures.get(
             session,
@@ -54,8 +56,9 @@ def campaign_counts(
             functools.partial(kept_figures.counts, campaign_id=campaign.id),
             figures.freshness(campaign, utcnow()),
             found,
+            wait=wait,
         )
-        return dict(value), at
+        return (None if value is None else dict(value)), at
     live: dict[str, int] = cached(
         ("campaign-counts", campaign.id),
         functools.partial(counts_by_status, session, campaign.id),
@@ -70,13 +73,14 @@ def campaign_rows(
     background: BackgroundTasks | None,
     campaigns: list[Campaign],
 ) -> list[dict[str, Any]]:
-    """Campaigns with their delivery counts: one read of the kept counts for the page."""
+    """Campaigns with their delivery counts: one read of the kept counts for the page.
+    Counts not kept yet are counted after the response (`counts` None: "counting")."""
     keys = (kept_figures.counts_key(c.id) for c in campaigns if figures.kept(c))
     kept = figures.read_many(session, keys)
     rows = []
     for c in campaigns:
         found = kept.get(kept_figures.counts_key(c.id))
-        counts, _ = campaign_counts(session, db, background, c, found)
+        counts, _ = campaign_counts(session, db, background, c, found, wait=False)
         rows.append(
             {
                 "id": c.id,
@@ -86,7 +90,7 @@ def campaign_rows(
                 "send_at": c.send_at,
                 "finished_at": c.finished_at,
                 "counts": counts,
-                "total": sum(counts.values()),
+                "total": None if counts is None else sum(counts.values()),
             }
         )
     return rows
