@@ -629,6 +629,7 @@ class SponsorImport(Base):
     source: Mapped[str] = mapped_column(String(1000))
     names: Mapped[list[str]] = mapped_column(JSON, default=list)
 
+
 class ImportJobStatus(enum.StrEnum):
     queued = "queued"
     running = "running"
