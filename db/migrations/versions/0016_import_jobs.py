@@ -5,14 +5,14 @@ page; `import_rejections` the first rejected rows (line and reason) of each.
 The uploaded file and the file of its rejected rows live under DATA_DIR.
 
 Revision ID: 0016_import_jobs
-Revises: 0020_sponsor_desk
+Revises: 0025_ledger_retention
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_import_jobs"
-down_revision = "0020_sponsor_desk"
+down_revision = "0025_ledger_retention"
 branch_labels = None
 depends_on = None
 
