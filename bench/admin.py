@@ -2,11 +2,15 @@
 1,000,000 subscribers and 1,000 campaigns (20,000 and 100 with --quick).
 
 Seeding is plain SQL (generate_series), then VACUUM ANALYZE as a deployment's
-autovacuum would have done. The server is `broadsheet web --workers 2`, the
-production command; one logged-in session asks each page WARM times and then
-REQUESTS times in a row, and the p95 of those is the figure (target 150 ms).
-The dashboard's aggregates are cached per process for 30 s (web/dashboard/cache.py),
-so the first request of each process pays for them; it is inside the sample.
+autovacuum would have done. The newest campaign went to everyone (a ledger of
+1,000,000 rows, with an open event for a third of them and a click for one in
+eleven); the 24 before it, the rest of the list's first page, have LEDGER rows
+each. The server is `broadsheet web --workers 2`, the production command, with
+the per-process cache off (ADMIN_CACHE_SECONDS=0), so no request is answered
+from a previous one's memory; the figures kept in the database
+(web/dashboard/figures.py) are, as in production. One logged-in session asks
+each page WARM times and then REQUESTS times in a row, and the p95 of those is
+the figure (target 150 ms).
 """
 
 from __future__ import annotations
@@ -37,28 +41,43 @@ TARGET_MS = 150.0
 WARM = 3
 PASSWORD = "bench admin password"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+FIRST_VIEWS = (
+    "dashboard",
+    "campaigns",
+    "campaign sent to all",
+    "report of that campaign",
+    "sponsors",
+)
+REJECTED = 1_000  # rows of the seeded import job's error list
 
 
 def run(quick: bool) -> list[Figure]:
     people = int(os.environ.get("BENCH_ADMIN_SUBSCRIBERS", 20_000 if quick else 1_000_000))
     campaigns = 100 if quick else 1_000
-    with_ledger = 5 if quick else 20  # the newest campaigns get deliveries
-    per_campaign = 2_000 if quick else 10_000
+    with_ledger = 25  # the list's first page: the newest to everyone, the others smaller
+    per_campaign = 2_000 if quick else 20_000
     requests = 15 if quick else 50
     with _fresh("postgresql") as url:
         started = time.perf_counter()
         _seed(url, people, campaigns, with_ledger, per_campaign)
         seeded = time.perf_counter() - started
-        timings = _measure(url, people, campaigns, requests)
+        timings, first = _measure(url, people, campaigns, requests)
     note = (
-        f"{people:,} subscribers, {campaigns:,} campaigns ({with_ledger} with "
-        f"{per_campaign:,} deliveries each), {requests} requests per page after {WARM} "
-        f"warm-up, {WEB_WORKERS} web processes; seeding took {seeded:.0f} s"
+        f"{people:,} subscribers, {campaigns:,} campaigns (the newest to all {people:,}, "
+        f"{with_ledger - 1} more with {per_campaign:,} deliveries each), {requests} requests "
+        f"per page after {WARM} warm-up, {WEB_WORKERS} web processes, per-process cache off; "
+        f"seeding took {seeded:.0f} s"
     )
-    return [
+    figures = [
         Figure(SECTION, f"p95 {name}", p95, "ms", TARGET_MS, "max", note if i == 0 else "")
         for i, (name, p95) in enumerate(timings.items())
     ]
+    # The very first view computes what later views read from the kept figures.
+    figures += [
+        Figure(SECTION, f"first view (no kept figure yet): {name}", first[name], "ms")
+        for name in FIRST_VIEWS
+    ]
+    return figures
 
 
 def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign: int) -> None:
@@ -97,12 +116,51 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
                 sponsor_name, disclaimers, attempts, queued_at, sent_at, opened, clicked)
             SELECT c.id, s.id, s.email_hash, 'sent', 'Lanternleaf', '[]', 1, c.started_at,
                    c.started_at + (s.id % 300) * interval '1 s', s.id % 3 = 0, s.id % 11 = 0
-            FROM (SELECT id, started_at FROM campaigns ORDER BY id DESC LIMIT {with_ledger}) c
+            FROM (SELECT id, started_at FROM campaigns ORDER BY id DESC
+                  LIMIT {with_ledger - 1} OFFSET 1) c
             CROSS JOIN (SELECT id, email_hash FROM subscribers WHERE id <= {per_campaign}) s""",
+        # The newest campaign went to everyone.
+        f"""INSERT INTO deliveries (campaign_id, subscriber_id, email_hash, status,
+                sponsor_name, disclaimers, attempts, queued_at, sent_at, delivered_at, opened,
+                clicked)
+            SELECT {campaigns}, s.id, s.email_hash,
+                   CASE WHEN s.id % 500 = 0 THEN 'failed' ELSE 'sent' END, 'Lanternleaf', '[]',
+                   1, now() - interval '1 hour', now() - interval '1 hour' + (s.id % 600) *
+                   interval '1 s', now() - interval '1 hour' + (s.id % 600 + 2) * interval '1 s',
+                   s.id % 3 = 0, s.id % 11 = 0
+            FROM subscribers s""",
+        f"""INSERT INTO events (provider_event_id, type, email_hash, campaign_id, delivery_id,
+                url, payload, occurred_at, received_at)
+            SELECT 'bench-' || d.id || '-' || kind, kind, d.email_hash, d.campaign_id, d.id,
+                   CASE WHEN kind = 'click' THEN 'https://example.org/' || (d.id % 4) END,
+                   '{{}}', d.delivered_at + interval '10 min', d.delivered_at + interval '10 min'
+            FROM deliveries d
+            CROSS JOIN (VALUES ('open'), ('click')) AS k(kind)
+            WHERE d.campaign_id = {campaigns}
+              AND ((kind = 'open' AND d.opened) OR (kind = 'click' AND d.clicked))""",
     ]
     with db.engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                """INSERT INTO import_jobs (actor, filename, size_bytes, list_slugs, confirmed,
+                    status, expected_rows, rows, added, existing, duplicates, suppressed, rejected,
+                    created_at, started_at, finished_at)
+                VALUES ('bench@example.org', 'people.csv', 5000000, '[]', false, 'done',
+                    100000, 100000, 99000, 0, 0, 0, :n, now(), now(), now())"""
+            ),
+            {"n": REJECTED},
+        )
+        conn.execute(
+            text(
+                """INSERT INTO import_rejections (job_id, line, reason)
+                SELECT 1, n * 100, 'invalid email: An email address must have an @-sign.'
+                FROM generate_series(1, :n) AS n"""
+            ),
+            {"n": REJECTED},
+        )
     with db.session() as session:
         add_user(session, "bench@example.org", PASSWORD, AdminRole.owner, CLI)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -110,13 +168,17 @@ def _seed(url: str, people: int, campaigns: int, with_ledger: int, per_campaign:
     db.engine.dispose()
 
 
-def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, float]:
+def _measure(
+    url: str, people: int, campaigns: int, requests: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """p95 per page, and the time of each page's very first request."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": "",
+        "ADMIN_CACHE_SECONDS": "0",
         "MAIL_BACKEND": "outbox",
         "SITE_CONFIG": str(SITE),
         "BASE_URL": base,
@@ -127,8 +189,9 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         "dashboard": "/admin",
         "campaigns": "/admin/campaigns",
         "campaigns, deep page": f"/admin/campaigns?before={campaigns // 2}",
-        "campaign (10k ledger)": f"/admin/campaigns/{latest}",
-        "campaign report": f"/admin/campaigns/{latest}/report",
+        "campaign sent to all": f"/admin/campaigns/{latest}",
+        "report of that campaign": f"/admin/campaigns/{latest}/report",
+        "campaign, smaller ledger": f"/admin/campaigns/{latest - 1}",
         "subscribers": "/admin/subscribers",
         "subscribers, search": f"/admin/subscribers?q=person{people // 7}",
         "subscribers, bounced": "/admin/subscribers?status=bounced",
@@ -138,6 +201,7 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
         "sponsors": "/admin/sponsors",
         "site": "/admin/site",
         "audit log": "/admin/audit",
+        f"an import's page ({REJECTED:,} rejected rows)": "/admin/subscribers/import/1",
     }
     with tempfile.TemporaryDirectory() as tmp:
         command = [
@@ -150,17 +214,20 @@ def _measure(url: str, people: int, campaigns: int, requests: int) -> dict[str, 
             _wait_until_up(base)
             with httpx.Client(base_url=base, timeout=30) as client:
                 _log_in(client)
-                result = {}
+                result, first = {}, {}
                 for name, path in pages.items():
-                    for _ in range(WARM):
+                    for n in range(WARM):
+                        started = time.perf_counter()
                         client.get(path).raise_for_status()
+                        if n == 0:
+                            first[name] = (time.perf_counter() - started) * 1000
                     times = []
                     for _ in range(requests):
                         started = time.perf_counter()
                         client.get(path).raise_for_status()
                         times.append((time.perf_counter() - started) * 1000)
                     result[name] = statistics.quantiles(times, n=20, method="inclusive")[18]
-                return result
+                return result, first
         finally:
             server.terminate()
             server.wait(timeout=30)

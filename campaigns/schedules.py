@@ -57,6 +57,13 @@ def previous_firing(expression: str, now: dt.datetime, tz: dt.tzinfo) -> dt.date
     return next(CronSim(expression, start, reverse=True)).astimezone(dt.UTC)
 
 
+def next_firing(expression: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The first time after `now` at which the cron expression fires in `tz`, in UTC
+    (what the dashboard lists as a schedule's next send)."""
+    start = now.astimezone(tz).replace(microsecond=0)
+    return next(CronSim(expression, start)).astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class Firing:
     schedule: str

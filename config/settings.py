@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Days a finished campaign keeps its per-delivery ledger rows before they become
     # counts (delivery/retention.py): past reconciliation, late complaints, caps.
     delivery_retention_days: int = Field(default=90, ge=30)
+    # The web admin keeps slow aggregates per process this long at most; 0 = never (benchmarks).
+    admin_cache_seconds: float = Field(default=30, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +90,11 @@ class Settings(BaseSettings):
         if not data.get("outbox_dir"):
             data["outbox_dir"] = home / "outbox"
         return data
+
+    @property
+    def imports_dir(self) -> Path:
+        """Where admin CSV uploads wait for their import job (web and worker must share it)."""
+        return self.data_dir / "imports"
 
     @field_validator(
         "redis_url",

@@ -628,3 +628,86 @@ class SponsorImport(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(1000))
     names: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ImportJobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ImportJob(Base):
+    """A CSV upload imported in the background (subscribers/import_jobs.py).
+
+    The file itself lives on disk under DATA_DIR/imports/ (`<id>.csv`, and the
+    rejected rows in `<id>-rejected.csv`); this row holds what the progress page
+    shows. `actor` is the admin who uploaded it (their address, as in the audit).
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    list_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ImportJobStatus] = mapped_column(
+        _enum(ImportJobStatus), default=ImportJobStatus.queued
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    expected_rows: Mapped[int | None] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    added: Mapped[int] = mapped_column(BigInteger, default=0)
+    existing: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    suppressed: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportRejection(Base):
+    """One rejected row of an import job (the first few thousand; the file has them all)."""
+
+    __tablename__ = "import_rejections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class AdminFigure(Base):
+    """A slow figure of the web admin (a finished campaign's counts, a report) as last
+    computed, so pages read it instead of counting a large ledger on every view
+    (web/dashboard/figures.py). Never read by anything that decides a send."""
+
+    __tablename__ = "admin_figures"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AdminApiToken(Base):
+    """An admin's own bearer token for /api (accounts/api_tokens.py): only its SHA-256
+    is stored; it acts with its user's role and dies with the user or when revoked."""
+
+    __tablename__ = "admin_api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise it
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

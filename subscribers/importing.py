@@ -62,6 +62,7 @@ class ImportFileError(ValueError):
 class Rejection:
     line: int
     reason: str
+    text: str = ""  # the line as it was in the file, without its line ending
 
 
 @dataclass
@@ -100,6 +101,7 @@ class _Row:
     lists: tuple[str, ...]
     country: str | None
     timezone: str | None
+    raw: str  # the line as read, for the file of rejected rows
 
 
 def import_csv(
@@ -114,20 +116,23 @@ def import_csv(
     on_reject: Callable[[Rejection], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_invite: Callable[[list[int]], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Import `stream` (an open text file); returns counts, reports each bad row."""
+    """Import `stream` (an open text file); returns counts, reports each bad row.
+
+    Pass `report` to read the running counts from `on_progress` (a background job does)."""
     if confirmed and invite:
         raise ImportFileError("choose --confirmed or --invite, not both")
     extra = tuple(slug for slug in dict.fromkeys(lists) if slug)
     unknown = sorted(set(extra) - set(site.list_slugs()))
     if unknown:
         raise UnknownList(f"unknown list(s): {', '.join(unknown)}")
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     text_version = site.newsletter.consent_text_version
 
-    def reject(line: int, reason: str) -> None:
+    def reject(line: int, reason: str, text: str) -> None:
         report.rejected += 1
-        rejection = Rejection(line, reason)
+        rejection = Rejection(line, reason, text.rstrip("\r\n"))
         if len(report.rejections) < ImportReport.KEEP_REJECTIONS:
             report.rejections.append(rejection)
         if on_reject is not None:
@@ -163,6 +168,7 @@ class _Lines:
     def __init__(self, stream: TextIO) -> None:
         self._stream = iter(stream)
         self.number = 0
+        self.text = ""  # the last line handed out
         self._fed = False
 
     def __iter__(self) -> _Lines:
@@ -174,6 +180,7 @@ class _Lines:
         line = next(self._stream)
         self._fed = True
         self.number += 1
+        self.text = line
         return line
 
     def next_row(self) -> None:
@@ -187,7 +194,7 @@ def _parse(
     stream: TextIO,
     site: SiteConfig,
     extra: tuple[str, ...],
-    reject: Callable[[int, str], None],
+    reject: Callable[[int, str, str], None],
     report: ImportReport,
 ) -> Iterator[_Row]:
     lines = _Lines(stream)
@@ -216,24 +223,25 @@ def _parse(
             return
         except _RowSpansLines:
             report.rows += 1
-            reject(lines.number, UNCLOSED_QUOTE)
+            reject(lines.number, UNCLOSED_QUOTE, lines.text)
             continue
         except csv.Error as exc:
             report.rows += 1
-            reject(lines.number, f"unreadable CSV: {exc}")
+            reject(lines.number, f"unreadable CSV: {exc}", lines.text)
             continue
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows
         report.rows += 1
-        row = _row(lines.number, values, at, known, extra, defaults)
+        row = _row(lines.number, lines.text, values, at, known, extra, defaults)
         if isinstance(row, str):
-            reject(lines.number, row)
+            reject(lines.number, row, lines.text)
         else:
             yield row
 
 
 def _row(
     line: int,
+    raw: str,
     values: list[str],
     at: dict[str, int],
     known: frozenset[str],
@@ -271,6 +279,7 @@ def _row(
         lists=lists,
         country=country,
         timezone=zone,
+        raw=raw,
     )
 
 
@@ -317,7 +326,7 @@ def _store_chunk(
     confirmed: bool,
     text_version: str,
     report: ImportReport,
-    reject: Callable[[int, str], None],
+    reject: Callable[[int, str, str], None],
 ) -> None:
     # The same address twice in a file is one person on the union of the lists.
     by_hash: dict[str, _Row] = {}
@@ -332,7 +341,7 @@ def _store_chunk(
     for ehash, reason in bulk.suppressed(conn, list(by_hash)).items():
         row = by_hash.pop(ehash)
         report.suppressed += 1
-        reject(row.line, f"address is suppressed ({reason}) and is never added back")
+        reject(row.line, f"address is suppressed ({reason}) and is never added back", row.raw)
     if not by_hash:
         return
     now = utcnow()

@@ -71,6 +71,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
     return {
         "run-schedules": {"task": "tasks.schedules.run_schedules", "schedule": SCHEDULE_TICK},
         "reconcile-feedback": {"task": "tasks.events.reconcile", "schedule": timedelta(minutes=2)},
+        "refresh-figures": {
+            "task": "tasks.events.refresh_figures",
+            "schedule": timedelta(minutes=1),
+        },
         "sweep-sending": {"task": "tasks.sending.sweep", "schedule": timedelta(minutes=1)},
         "retain-ledger": {"task": "tasks.sending.retain_ledger", "schedule": timedelta(hours=1)},
         "sweep-confirmations": {

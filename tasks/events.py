@@ -1,4 +1,5 @@
-"""Feedback tasks: apply stored SendGrid events, reconcile, deliver outgoing hooks.
+"""Feedback tasks: apply stored SendGrid events, reconcile, deliver outgoing hooks, keep
+finished campaigns' admin figures computed.
 
 Thin adapters over feedback/. Arguments are ids and plain data; everything is
 enqueued only after the transaction that produced it has committed.
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from config.runtime import get_runtime
 from feedback import hooks
 from feedback.apply import Applied, Rules, apply_events, pending_ids, set_aside
+from feedback.figures import refresh_due
 from feedback.reconcile import Policy, reconcile
 from tasks.app import celery_app
 
@@ -146,3 +148,10 @@ def deliver_hook(self: Task, url: str, kind: str, body: str) -> int | None:
             return None
         delay = min(3600.0, 2.0 ** (self.request.retries + 2)) * random.uniform(0.5, 1.5)
         raise self.retry(exc=exc, countdown=delay) from exc
+
+
+@celery_app.task(name="tasks.events.refresh_figures")
+def refresh_figures() -> int:
+    """Every minute: keep recently finished campaigns' counts and reports computed
+    (feedback/figures.py), so the admin's first view of them reads, not scans."""
+    return refresh_due(get_runtime().db)

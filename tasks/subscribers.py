@@ -1,4 +1,5 @@
-"""Subscriber tasks: the double opt-in confirmation email, and the sweep that makes it durable.
+"""Subscriber tasks: the double opt-in confirmation email, the sweep that makes it durable,
+and the admin's background CSV import (`import_file`).
 
 A sign-up's confirmation is queued from the web process after the response
 (tasks/publisher.py); a process killed before publishing loses that message,
@@ -20,6 +21,7 @@ from db.models import utcnow
 from delivery.message import TransientSendError
 from delivery.ratelimit import RateLimiter, make_rate_limiter, throttle
 from subscribers.confirmation import confirmation_envelope, confirmation_recipient
+from subscribers.import_jobs import run_job
 from subscribers.invitations import claim_mailing, owed_unmailed, release_mailing
 from subscribers.links import confirm_token
 from tasks.app import celery_app
@@ -90,3 +92,15 @@ def enqueue_confirmation(subscriber_id: int | None) -> None:
 
 # The sign-up form's way to queue confirmations: batched across requests (tasks/publisher.py).
 confirmation_publisher = Publisher(send_confirmation)
+
+
+@celery_app.task(name="tasks.subscribers.import_file")
+def import_file(job_id: int) -> str:
+    """Import an admin's uploaded CSV (subscribers/import_jobs.py keeps its progress)."""
+    rt = get_runtime()
+    return run_job(rt.db, rt.site, rt.settings.imports_dir, job_id).value
+
+
+def start_import(job_id: int) -> None:
+    """Queue the import (inline in embedded mode): for a background step after a response."""
+    import_file.delay(job_id)

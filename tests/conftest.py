@@ -110,6 +110,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         redis_url=None,
         mail_backend="outbox",
         outbox_dir=tmp_path / "outbox",
+        data_dir=tmp_path / "data",
         site_config=SITE_EXAMPLE,
         base_url="http://testserver",
         secret_key="test-secret-key-0123456789abcdef",

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from campaigns.schedules import previous_firing, run_due
+from campaigns.schedules import next_firing, previous_firing, run_due
 from config.site import Schedule, SiteConfig
 from db.engine import Database
 from db.models import Campaign, Feed, Post, PostKind, ScheduleRun
@@ -90,6 +90,13 @@ def test_cron_finds_the_latest_firing_in_the_sites_time_zone() -> None:
     assert previous_firing("0 9 * * MON", at(2026, 12, 1, 16, 30), DENVER) == at(2026, 11, 30, 16)
     assert previous_firing("0 9 * * MON", at(2026, 11, 30, 16, 0), DENVER) == at(2026, 11, 30, 16)
     assert previous_firing("0 9 * * MON", at(2026, 11, 30, 15, 59), DENVER) == at(2026, 11, 23, 16)
+
+
+def test_cron_finds_the_next_firing_in_the_sites_time_zone_across_a_clock_change() -> None:
+    # Sunday 8 Mar 2026 Denver leaves UTC-7 for UTC-6; Monday 09:00 is then 15:00 UTC.
+    assert next_firing("0 9 * * MON", at(2026, 3, 7, 12, 0), DENVER) == at(2026, 3, 9, 15)
+    assert next_firing("0 9 * * MON", at(2026, 11, 30, 16, 0), DENVER) == at(2026, 12, 7, 16)
+    assert next_firing("0 9 * * MON", at(2026, 11, 30, 15, 59), DENVER) == at(2026, 11, 30, 16)
 
 
 def test_cron_reads_lists_ranges_steps_and_names() -> None:

@@ -21,6 +21,7 @@ def settings_env(settings: Settings, redis_url: str) -> dict[str, str]:
         REDIS_URL=redis_url,
         MAIL_BACKEND=settings.mail_backend,
         OUTBOX_DIR=str(settings.outbox_dir),
+        DATA_DIR=str(settings.data_dir),
         SITE_CONFIG=str(settings.site_config),
         BASE_URL=settings.base_url or "",
         SECRET_KEY=settings.secret_key,

@@ -74,3 +74,38 @@ def _status(runtime: Runtime, campaign_id: int) -> CampaignStatus:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
         return campaign.status
+
+
+def test_a_real_worker_imports_an_uploaded_file_and_ends_its_job(
+    runtime: Runtime, settings: Settings, redis_url: str, worker: Path
+) -> None:
+    """The web process only saves the file and queues the job; the worker imports it."""
+    from db.models import ImportJob, ImportJobStatus, Subscriber
+    from subscribers.import_jobs import create_job, upload_path
+
+    with runtime.db.session() as session:
+        job = create_job(
+            session, actor="owner@example.org", filename="people.csv", size_bytes=0,
+            lists=["videos"], confirmed=True,
+        )  # fmt: skip
+        job_id = job.id
+    settings.imports_dir.mkdir(parents=True)
+    rows = "".join(f"w{n}@example.org\n" for n in range(3000))
+    upload_path(settings.imports_dir, job_id).write_text("email\n" + rows + "broken\n")
+
+    broker = make_celery(settings.model_copy(update={"redis_url": redis_url}))
+    broker.send_task("tasks.subscribers.import_file", args=[job_id])
+
+    def finished() -> ImportJob | None:
+        with runtime.db.session() as session:
+            found = session.get(ImportJob, job_id)
+            return found if found and found.status is ImportJobStatus.done else None
+
+    try:
+        wait_for(finished, timeout=60, what="the import job done")
+    except AssertionError:
+        raise AssertionError(worker.read_text()[-3000:]) from None
+    done = finished()
+    assert done is not None and (done.rows, done.added, done.rejected) == (3001, 3000, 1)
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Subscriber)) == 3000

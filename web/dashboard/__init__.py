@@ -13,8 +13,10 @@ from fastapi import APIRouter, FastAPI
 def install(app: FastAPI) -> None:
     """Add the admin's routes and its error pages (login redirect, 403) to `app`."""
     from web.dashboard import (
+        account,
         audit,
         auth,
+        cache,
         campaigns,
         desk,
         feeds,
@@ -26,8 +28,10 @@ def install(app: FastAPI) -> None:
         users,
     )
 
+    cache.configure(app.state.runtime.settings.admin_cache_seconds)
     router = APIRouter(prefix="/admin", include_in_schema=False)
-    for module in (login, campaigns, subscribers, feeds, sponsors, desk, sites, audit, users):
+    modules = (login, campaigns, subscribers, feeds, sponsors, desk, sites, audit, users, account)
+    for module in modules:
         router.include_router(module.router)
     app.include_router(router)
     app.include_router(home.router)

@@ -25,11 +25,13 @@ from db.engine import Database
 from db.models import MAX_ID, Campaign, CampaignStatus, Post, utcnow
 from delivery import campaign_send
 from delivery.message import SendError
+from feedback import figures as kept_figures
 from feedback.plot import timeline_png
-from feedback.reports import NotFound, campaign_report, campaign_timeline
+from feedback.reports import NotFound, campaign_timeline
 from subscribers.addresses import InvalidEmail
+from web.dashboard import figures
 from web.dashboard.auth import Admin, allow, runtime
-from web.dashboard.home import campaign_rows
+from web.dashboard.home import campaign_counts, campaign_rows
 from web.dashboard.render import error_page, page, redirect
 
 router = APIRouter(prefix="/campaigns")
@@ -46,16 +48,18 @@ LIVE = {CampaignStatus.sending.value, CampaignStatus.scheduled.value}
 @router.get("")
 def campaign_list(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("read"))],
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """Newest first, PAGE at a time; `before` is the last id shown (keyset paging)."""
-    with runtime(request).db.session() as session:
+    db = runtime(request).db
+    with db.session() as session:
         query = select(Campaign).order_by(Campaign.id.desc()).limit(PAGE + 1)
         if before is not None:
             query = query.where(Campaign.id < before)
         found = list(session.scalars(query))
-        rows = campaign_rows(session, found[:PAGE])
+        rows = campaign_rows(session, db, background, found[:PAGE])
     more = rows[-1]["id"] if len(found) > PAGE else None
     return page(
         request,
@@ -135,9 +139,34 @@ def create(
     return redirect(request, f"/admin/campaigns/{campaign_id}", "Campaign created as a draft.")
 
 
-def _progress(request: Request, campaign_id: int, watch: bool = False) -> dict[str, Any]:
-    """`watch`: the admin just pressed send, so a draft is about to start: keep polling."""
-    shown = campaign_send.progress(runtime(request).db, campaign_id)
+def _progress(
+    request: Request,
+    campaign_id: int,
+    watch: bool = False,
+    background: BackgroundTasks | None = None,
+) -> dict[str, Any]:
+    """`watch`: the admin just pressed send, so a draft is about to start: keep polling.
+    A finished campaign's counts are the kept ones (figures.py), with their time."""
+    db = runtime(request).db
+    with db.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is not None and figures.kept(campaign):
+            counts, as_of = campaign_counts(session, db, background, campaign)
+            assert counts is not None  # waited for
+            total = sum(counts.values())
+            return {
+                "id": campaign_id,
+                "status": campaign.status.value,
+                "reason": campaign.status_reason,
+                "total": total,
+                "done": total - counts["queued"] - counts["sending"],
+                "waiting": 0,
+                "counts": counts,
+                "live": False,
+                "watch": watch,
+                "as_of": as_of,
+            }
+    shown = campaign_send.progress(db, campaign_id)
     return {
         "id": shown.id,
         "status": shown.status,
@@ -148,12 +177,14 @@ def _progress(request: Request, campaign_id: int, watch: bool = False) -> dict[s
         "counts": shown.counts,
         "live": shown.status in LIVE or (watch and shown.status == CampaignStatus.draft.value),
         "watch": watch,
+        "as_of": None,
     }
 
 
 @router.get("/{campaign_id}")
 def campaign_page(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("read"))],
     campaign_id: CampaignId,
     as_email: Annotated[str | None, Query(alias="as", max_length=320)] = None,
@@ -185,9 +216,10 @@ def campaign_page(
             "title": f"Campaign {campaign_id}",
             "c": info,
             "posts": post_titles,
-            "progress": _progress(request, campaign_id, watch),
+            "progress": _progress(request, campaign_id, watch, background),
             "as_email": (as_email or "").strip(),
             "sendable": info["status"] in ("draft", "scheduled"),
+            "actions": valid_actions(CampaignStatus(str(info["status"]))),
         },
         section="campaigns",
     )
@@ -196,13 +228,14 @@ def campaign_page(
 @router.get("/{campaign_id}/progress")
 def progress_fragment(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("read"))],
     campaign_id: CampaignId,
     watch: bool = False,
 ) -> Response:
     """The progress block alone; htmx swaps it in every two seconds while sending.
     When a watched send ends, htmx reloads the page so its actions match the new state."""
-    shown = _progress(request, campaign_id, watch)
+    shown = _progress(request, campaign_id, watch, background)
     response = page(request, "_progress", {"progress": shown}, section="campaigns")
     if watch and not shown["live"]:
         response.headers["HX-Refresh"] = "true"
@@ -305,6 +338,22 @@ async def send(
     return redirect(request, f"{url}?watch=1", "Sending started.")
 
 
+ACTION_LABELS = {"pause": "Pause", "resume": "Resume", "cancel": "Cancel for good"}
+
+
+def valid_actions(status: CampaignStatus) -> list[tuple[str, str]]:
+    """The life-cycle buttons this state allows, as delivery/campaign_send.py decides them
+    (the server refuses the others either way, with the reason)."""
+    names = []
+    if status is CampaignStatus.sending:
+        names.append("pause")
+    if status is CampaignStatus.paused:
+        names.append("resume")
+    if status in campaign_send.CANCELLABLE:
+        names.append("cancel")
+    return [(name, ACTION_LABELS[name]) for name in names]
+
+
 def _transition(
     request: Request,
     admin: Admin,
@@ -365,17 +414,34 @@ def cancel(
 
 @router.get("/{campaign_id}/report")
 def report(
-    request: Request, admin: Annotated[Admin, Depends(allow("read"))], campaign_id: CampaignId
+    request: Request,
+    background: BackgroundTasks,
+    admin: Annotated[Admin, Depends(allow("read"))],
+    campaign_id: CampaignId,
 ) -> Response:
-    with runtime(request).db.session() as session:
-        try:
-            shown = campaign_report(session, campaign_id)
-        except NotFound as exc:
-            return error_page(request, "Not found", str(exc), 404)
+    """A finished campaign's report is the kept one (figures.py), shown with its time."""
+    db = runtime(request).db
+    as_of: dt.datetime | None = None
+    with db.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return error_page(request, "Not found", f"no campaign with id {campaign_id}", 404)
+        shown: Any
+        if figures.kept(campaign):
+            shown, as_of = figures.get(
+                session,
+                db,
+                background,
+                kept_figures.report_key(campaign_id),
+                partial(kept_figures.report, campaign_id=campaign_id),
+                figures.freshness(campaign, utcnow()),
+            )
+        else:
+            shown = kept_figures.report(session, campaign_id)
     return page(
         request,
         "campaign_report",
-        {"title": f"Report: campaign {campaign_id}", "r": shown},
+        {"title": f"Report: campaign {campaign_id}", "r": shown, "as_of": as_of},
         section="campaigns",
     )
 

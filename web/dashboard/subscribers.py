@@ -1,13 +1,24 @@
-"""Subscriber pages: search and filter, a person's record, add, CSV import, export and
-erasure with a confirmation step. The rules live in subscribers/; this only adapts."""
+"""Subscriber pages: search and filter, a person's record, add, CSV import (a background
+job with a progress page), export and erasure with a confirmation step. The rules live in
+subscribers/; this only adapts."""
 
 from __future__ import annotations
 
-import io
+import secrets
 from typing import IO, Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Form,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from accounts.audit import record
@@ -16,16 +27,25 @@ from subscribers import queries
 from subscribers.addresses import InvalidEmail, email_hash, normalize_email
 from subscribers.erasure import erase
 from subscribers.exporting import csv_chunks
-from subscribers.importing import ImportFileError, import_csv
+from subscribers.import_jobs import (
+    KEEP_REJECTIONS,
+    JobView,
+    create_job,
+    job_view,
+    rejected_path,
+    save_upload,
+    upload_path,
+)
 from subscribers.service import Suppressed
 from subscribers.signup import UnknownList, add_by_admin
-from tasks.subscribers import enqueue_confirmation
+from tasks.subscribers import enqueue_confirmation, start_import
 from web.dashboard.auth import Admin, allow, runtime
 from web.dashboard.render import error_page, page, redirect
 
 router = APIRouter(prefix="/subscribers")
 PAGE = 50
 SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID)]
+JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("")
@@ -142,37 +162,99 @@ def add(
 @router.post("/import")
 async def import_upload(
     request: Request,
+    background: BackgroundTasks,
     admin: Annotated[Admin, Depends(allow("subscribers.import"))],
     file: Annotated[UploadFile, File()],
     lists: Annotated[list[str], Form()] = [],  # noqa: B006
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Import an uploaded CSV (spooled to disk by Starlette); the page lists bad rows."""
+    """Save the upload (Starlette spooled it to disk) under DATA_DIR and import it in the
+    background; the answer is the job's progress page."""
     rt = runtime(request)
-    stream = io.TextIOWrapper(
-        cast(IO[bytes], file.file), encoding="utf-8-sig", errors="replace", newline=""
-    )
-    try:
-        report = await run_in_threadpool(
-            import_csv, rt.db, rt.site, stream, lists=lists, confirmed=confirmed
-        )
-    except (ImportFileError, UnknownList) as exc:
-        return _add_form(request, f"{file.filename}: {exc}")
+    unknown = sorted(set(lists) - set(rt.site.list_slugs()))
+    if unknown:
+        return _add_form(request, f"unknown list(s): {', '.join(unknown)}")
+    directory = rt.settings.imports_dir
+    incoming = directory / f"incoming-{secrets.token_hex(8)}.csv"
+    size = await run_in_threadpool(save_upload, cast(IO[bytes], file.file), incoming)
     with rt.db.session() as session:
+        job = create_job(
+            session,
+            actor=admin.actor.name,
+            filename=file.filename or "upload.csv",
+            size_bytes=size,
+            lists=lists,
+            confirmed=confirmed,
+        )
+        incoming.replace(upload_path(directory, job.id))
         record(
             session,
             admin.actor,
             "subscribers.import",
-            None,
-            rows=report.rows,
-            added=report.added,
-            rejected=report.rejected,
+            f"import:{job.id}",
+            filename=job.filename,
+            bytes=size,
         )
+        job_id = job.id
+    # After the response: embedded (no Redis) the import runs inline and would hold the page.
+    background.add_task(start_import, job_id)
+    return redirect(request, f"/admin/subscribers/import/{job_id}", "Import started.")
+
+
+def _job_or_404(request: Request, job_id: int, *, with_rejections: bool = True) -> JobView | None:
+    with runtime(request).db.session() as session:
+        return job_view(session, job_id, with_rejections=with_rejections)
+
+
+@router.get("/import/{job_id}")
+def import_page(
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("subscribers.import"))],
+    job_id: JobId,
+) -> Response:
+    """The job's progress; once it ended, the rows not imported and their download."""
+    shown = _job_or_404(request, job_id)
+    if shown is None:
+        return error_page(request, "Not found", f"No import {job_id}.", 404)
     return page(
         request,
-        "import_result",
-        {"title": "Import result", "r": report, "filename": file.filename},
+        "import_job",
+        {"title": f"Import {job_id}", "v": shown, "expected_max": KEEP_REJECTIONS},
         section="subscribers",
+    )
+
+
+@router.get("/import/{job_id}/progress")
+def import_progress(
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("subscribers.import"))],
+    job_id: JobId,
+) -> Response:
+    """The progress block alone, for htmx; when the job ends the whole page reloads."""
+    shown = _job_or_404(request, job_id, with_rejections=False)
+    if shown is None:
+        return Response(status_code=404)
+    response = page(request, "_import_progress", {"v": shown}, section="subscribers")
+    if shown.finished:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@router.get("/import/{job_id}/rejected.csv")
+def import_rejected(
+    request: Request,
+    admin: Annotated[Admin, Depends(allow("subscribers.import"))],
+    job_id: JobId,
+) -> Response:
+    """The rejected rows as they were in the upload, after their line number and error."""
+    path = rejected_path(runtime(request).settings.imports_dir, job_id)
+    if not path.exists():
+        return error_page(request, "Not found", f"Import {job_id} has no rejected rows file.", 404)
+    return FileResponse(
+        path,
+        media_type="text/csv; charset=utf-8",
+        filename=f"import-{job_id}-rejected.csv",
+        headers={"Cache-Control": "no-store"},
     )
 
 

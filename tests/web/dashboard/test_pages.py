@@ -9,12 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from campaigns.schedules import next_firing
 from config.runtime import Runtime
 from config.site import FeedConfig
 from content.polling import ingest_file
-from db.models import AdminAudit, Campaign, CampaignStatus, Subscriber
+from db.models import AdminAudit, AdminFigure, Campaign, CampaignStatus, Subscriber
+from subscribers.import_jobs import create_job
+from subscribers.importing import UNCLOSED_QUOTE
 from subscribers.service import ConsentInfo, add_subscriber
 from tests.support.feed_server import FeedServer, Route
 from tests.support.feeds import Item, rss
@@ -128,6 +131,101 @@ def test_pause_and_cancel_go_through_the_life_cycle_rules(as_role: Login, runtim
     assert _actions(runtime)[-1] == "campaign.cancel"
 
 
+def _buttons(html: str, campaign_id: int) -> list[str]:
+    return sorted(
+        a
+        for a in ("pause", "resume", "cancel")
+        if f'action="/admin/campaigns/{campaign_id}/{a}"' in html
+    )
+
+
+def test_a_campaign_page_offers_only_what_its_state_allows_and_the_server_says_why_not(
+    as_role: Login, runtime: Runtime
+) -> None:
+    campaign_id = _draft(runtime)
+    client, token = as_role("owner")
+    expected = {
+        CampaignStatus.draft: ["cancel"],
+        CampaignStatus.sending: ["cancel", "pause"],
+        CampaignStatus.paused: ["cancel", "resume"],
+        CampaignStatus.sent: [],
+        CampaignStatus.cancelled: [],
+    }
+    for status, buttons in expected.items():
+        with runtime.db.session() as session:
+            session.get(Campaign, campaign_id).status = status  # type: ignore[union-attr]
+        shown = client.get(f"/admin/campaigns/{campaign_id}").text
+        assert _buttons(shown, campaign_id) == buttons, status
+    assert "This campaign is cancelled: there is nothing left to do with it." in shown
+    with runtime.db.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.sent  # type: ignore[union-attr]
+    for action in ("pause", "resume", "cancel"):
+        refused = client.post(
+            f"/admin/campaigns/{campaign_id}/{action}", data={"csrf_token": token}
+        )
+        assert f"Could not {action}: campaign {campaign_id} is sent" in refused.text
+    with runtime.db.session() as session:
+        assert session.get(Campaign, campaign_id).status is CampaignStatus.sent  # type: ignore[union-attr]
+    assert not {"campaign.pause", "campaign.resume", "campaign.cancel"} & set(_actions(runtime))
+
+
+def test_a_finished_campaigns_counts_are_kept_and_shown_as_of_their_time(
+    as_role: Login, runtime: Runtime
+) -> None:
+    """Counted once and stored; a later page reads the stored figure, not the ledger."""
+    _posts(runtime)
+    with runtime.db.session() as session:
+        for i in range(3):
+            add_subscriber(session, f"r{i}@example.org", ["videos"], CONSENT, confirmed=True)
+    client, token = as_role("owner")
+    client.post(
+        "/admin/campaigns", data={"csrf_token": token, "lists": ["videos"], "post_ids": ["1"]}
+    )
+    client.post("/admin/campaigns/1/send", data={"csrf_token": token, "when": "now"})
+    with runtime.db.session() as session:  # the campaign's page (after send) kept them
+        session.execute(delete(AdminFigure))
+    # The list never scans a ledger in the request: the first view counts afterwards.
+    assert "counting…" in client.get("/admin/campaigns").text
+    listing = client.get("/admin/campaigns").text
+    assert '<td data-label="Sent" class="num">3</td>' in listing and "counting…" not in listing
+    with runtime.db.session() as session:
+        kept = session.get(AdminFigure, "counts:1")
+        assert kept is not None and kept.data["sent"] == 3
+        kept.data = {**kept.data, "sent": 2, "failed": 1}  # what an older count said
+    assert '<td data-label="Sent" class="num">2</td>' in client.get("/admin/campaigns").text
+    with runtime.db.session() as session:
+        stale = session.get(AdminFigure, "counts:1")
+        stale.computed_at -= dt.timedelta(hours=1)  # type: ignore[union-attr]
+    # A stale figure is still shown at once, and counted again after the response.
+    assert '<td data-label="Sent" class="num">2</td>' in client.get("/admin/campaigns").text
+    assert '<td data-label="Sent" class="num">3</td>' in client.get("/admin/campaigns").text
+    page = client.get("/admin/campaigns/1").text
+    assert "Counted " in page and "hx-trigger" not in page
+    report = client.get("/admin/campaigns/1/report").text
+    assert "Figures as of " in report
+    with runtime.db.session() as session:
+        assert session.get(AdminFigure, "report:1") is not None
+
+
+def test_the_dashboard_lists_each_schedules_next_send_in_the_sites_time_zone(
+    as_role: Login, runtime: Runtime
+) -> None:
+    site = runtime.site
+    tz = site.newsletter.tz
+    [weekly] = [s for s in site.schedules if s.kind == "digest"]
+    assert weekly.cron is not None
+    expected = next_firing(weekly.cron, dt.datetime.now(dt.UTC), tz).astimezone(tz)
+    client, _ = as_role("viewer")
+    shown = client.get("/admin").text
+    assert f"Times in the site's zone, {tz}." in shown
+    assert (
+        f"Schedule <strong>{weekly.name}</strong> next at "
+        f'<time datetime="{expected.astimezone(dt.UTC).isoformat()}">'
+        f"{expected:%Y-%m-%d %H:%M}</time>"
+    ) in shown
+    assert "cron <code>" not in shown
+
+
 def test_a_watched_progress_reloads_the_page_when_the_send_ends(
     as_role: Login, runtime: Runtime
 ) -> None:
@@ -157,31 +255,87 @@ def test_a_test_send_mails_one_copy(as_role: Login, runtime: Runtime) -> None:
     assert str(mail["Subject"]).strip().startswith("[TEST] ")
 
 
-def test_an_import_lists_bad_rows_and_a_bad_file_is_one_line(
+def test_an_import_runs_as_a_job_whose_page_lists_bad_rows_and_offers_them(
     as_role: Login, runtime: Runtime
 ) -> None:
     client, token = as_role("owner")
-    good = "email,lists\nok@example.org,videos\nbroken,videos\n"
-    shown = client.post(
+    good = 'email,lists\nok@example.org,videos\nbroken,videos\n"open,videos\n'
+    started = client.post(
         "/admin/subscribers/import",
         data={"csrf_token": token},
         files={"file": ("people.csv", good.encode(), "text/csv")},
+        follow_redirects=False,
     )
-    assert shown.status_code == 200
+    assert started.status_code == 303
+    assert started.headers["location"] == "/admin/subscribers/import/1"
+    # TestClient has run the response's background step (embedded mode: the task, inline).
+    shown = client.get("/admin/subscribers/import/1")
+    assert "Import started." in shown.text
+    assert '<span class="badge">done</span>' in shown.text
+    assert "<strong>3</strong>rows done" in shown.text
+    assert "<strong>1</strong>accepted" in shown.text
+    assert "<strong>2</strong>rejected" in shown.text
     assert '<td class="num">3</td><td>invalid email' in shown.text
-    wrong = client.post(
+    assert '<td class="num">4</td><td>unreadable CSV' in shown.text
+    assert 'http-equiv="refresh"' not in shown.text and "hx-get" not in shown.text
+    rejected = client.get("/admin/subscribers/import/1/rejected.csv")
+    assert rejected.headers["content-type"].startswith("text/csv")
+    assert rejected.text.splitlines()[0] == "line,error,email,lists"
+    assert rejected.text.splitlines()[2] == '4,"' + UNCLOSED_QUOTE + '","open,videos'
+    assert "import-1-rejected.csv" in rejected.headers["content-disposition"]
+    assert not (runtime.settings.imports_dir / "1.csv").exists()  # the upload is gone
+    assert "subscribers.import" in _actions(runtime)
+
+
+def test_a_file_without_an_email_column_ends_its_job_with_one_line(
+    as_role: Login, runtime: Runtime
+) -> None:
+    client, token = as_role("owner")
+    client.post(
         "/admin/subscribers/import",
         data={"csrf_token": token},
         files={"file": ("wrong.csv", b"name\nAda\n", "text/csv")},
     )
-    assert wrong.status_code == 422 and "wrong.csv: " in wrong.text and "email" in wrong.text
+    shown = client.get("/admin/subscribers/import/1")
+    assert '<span class="badge">failed</span>' in shown.text
+    assert "The import stopped: the header row has no &#39;email&#39; column" in shown.text
+
+
+def test_only_an_owner_imports_or_sees_an_import(as_role: Login, runtime: Runtime) -> None:
+    owner, token = as_role("owner")
+    owner.post(
+        "/admin/subscribers/import",
+        data={"csrf_token": token},
+        files={"file": ("people.csv", b"email\nx@example.org\n", "text/csv")},
+    )
     editor, editor_token = as_role("editor")
     refused = editor.post(
         "/admin/subscribers/import",
         data={"csrf_token": editor_token},
-        files={"file": ("people.csv", good.encode(), "text/csv")},
+        files={"file": ("people.csv", b"email\nx@example.org\n", "text/csv")},
     )
     assert refused.status_code == 403
+    assert editor.get("/admin/subscribers/import/1").status_code == 403
+    assert editor.get("/admin/subscribers/import/1/rejected.csv").status_code == 403
+
+
+def test_a_running_import_polls_and_refreshes_without_javascript(
+    as_role: Login, runtime: Runtime
+) -> None:
+    """A job the worker has not finished: htmx polls the block, <noscript> reloads the page."""
+    client, _ = as_role("owner")
+    with runtime.db.session() as session:
+        job = create_job(
+            session, actor="owner@example.org", filename="slow.csv", size_bytes=10, lists=[],
+            confirmed=False,
+        )  # fmt: skip
+    shown = client.get(f"/admin/subscribers/import/{job.id}")
+    assert '<span class="badge">queued</span>' in shown.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in shown.text
+    assert f'hx-get="/admin/subscribers/import/{job.id}/progress"' in shown.text
+    assert f'href="/admin/subscribers/import/{job.id}">Reload</a>' in shown.text
+    fragment = client.get(f"/admin/subscribers/import/{job.id}/progress")
+    assert "HX-Refresh" not in fragment.headers and "rows done" in fragment.text
 
 
 def test_export_is_an_owners_csv_download(as_role: Login, runtime: Runtime) -> None:
@@ -312,5 +466,6 @@ def test_an_upload_larger_than_a_public_form_is_imported(as_role: Login, runtime
         files={"file": ("big.csv", body, "text/csv")},
     )
     assert shown.status_code == 200, shown.text[:300]
+    assert "<strong>4,000</strong>accepted" in shown.text
     with runtime.db.session() as session:
         assert len(session.scalars(select(Subscriber.id)).all()) == 4000
