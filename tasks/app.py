@@ -89,10 +89,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
 
 
 # Ticks that did nothing are not news: without this, beat and the worker wrote
-# three lines every SCHEDULE_TICK (sent, received, succeeded: []), burying what
-# happened. A tick that fired a schedule (a non-empty result) or failed
-# (logged above INFO) is still logged.
-QUIET_TICKS = frozenset({"tasks.schedules.run_schedules"})
+# three lines per periodic task and tick (sent, received, succeeded: []), one
+# every few seconds, burying what happened. A tick that did something (a
+# non-empty result) or failed (logged above INFO) is still logged.
+QUIET_TICKS = frozenset(str(entry["task"]) for entry in beat_schedule().values())
+NOTHING_DONE = ("[]", "None", "0", "{}", "()")
 
 
 class _QuietTicks(logging.Filter):
@@ -102,7 +103,7 @@ class _QuietTicks(logging.Filter):
         args = record.args
         if isinstance(args, dict) and args.get("name") in QUIET_TICKS:
             # Celery's "received" line has no return value; "succeeded" has its repr.
-            return args.get("return_value", "[]") not in ("[]", "None")
+            return args.get("return_value", "[]") not in NOTHING_DONE
         # beat's "Scheduler: Sending due task %s (%s)" has the task's name second.
         return not (isinstance(args, tuple) and len(args) == 2 and args[1] in QUIET_TICKS)
 

@@ -18,6 +18,8 @@ SCRIPT = """
 import logging, threading
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 from tasks.embedded import run_embedded_beat
+# Celery's own "succeeded" lines are the evidence here: keep even the quiet ticks'.
+logging.getLogger("celery.app.trace").filters.clear()
 stop = threading.Event()
 beat = threading.Thread(target=run_embedded_beat, args=(stop,))
 beat.start()
