@@ -250,7 +250,10 @@ def _row(
 ) -> _Row | str:
     """A clean row, or the reason it is rejected."""
     size = len(values)
-    cells = {c: unneutralise(values[i].strip()) if i < size else "" for c, i in at.items()}
+    cells = {c: values[i].strip() if i < size else "" for c, i in at.items()}
+    for column, cell in cells.items():
+        if cell.startswith("'"):  # rare: only an export's neutralised formula starts so
+            cells[column] = unneutralise(cell)
     raw_email = cells["email"]
     if not raw_email:
         return "email is empty"
