@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from config.settings import Settings, SettingsError
-from web.limits import ASGIApp, Receive, Scope, Send
+from web.limits import ASGIApp, Receive, Scope, Send, answer
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +48,7 @@ class LoopbackOnly:
             reason = self._refusal(str(server[0]))
             if reason is not None:
                 body = (reason + "\n").encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 503,
-                        "headers": [
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await answer(send, 503, body, b"text/plain; charset=utf-8")
                 return
         await self.app(scope, receive, send)
 

@@ -117,15 +117,15 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _refuse(send: Send, cap: int) -> None:
     body = json.dumps({"detail": f"request body larger than {cap} bytes"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    await answer(send, 413, body, b"application/json", close=True)
+
+
+async def answer(
+    send: Send, status: int, body: bytes, content_type: bytes, *, close: bool = False
+) -> None:
+    """A whole response from ASGI middleware that answers instead of the app."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
