@@ -49,6 +49,7 @@ from db.migrate import upgrade
 from db.models import Campaign, CampaignStatus
 from tasks.app import make_celery
 from tests.support.fake_sendgrid import FakeSendGrid
+from tests.support.processes import stop
 
 SECTION = "campaign"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -275,12 +276,7 @@ def worker(env: dict[str, str]) -> Iterator[int]:
             time.sleep(3)  # threads start inside the one process
         yield process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)
 
 
 def wait_sent(db: Database, campaign_id: int, timeout: float) -> dt.datetime:

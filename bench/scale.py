@@ -51,6 +51,7 @@ from db.engine import Database
 from db.migrate import upgrade
 from tasks.app import make_celery
 from tests.support.fake_sendgrid import FakeSendGrid
+from tests.support.processes import stop
 
 SECTION = "scale"
 TARGET_RATE = 30_000.0  # recipients/s at 1,000,000, right after the import
@@ -241,9 +242,4 @@ def worker(env: dict[str, str], number: int) -> Iterator[int]:
         time.sleep(3.5)  # threads start inside the one process
         yield process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import BROADSHEET, cli_env
+from tests.support.processes import stop
 
 
 def worker_environ(env: dict[str, str], cwd: Path) -> dict[str, str]:
@@ -31,12 +32,7 @@ def worker_environ(env: dict[str, str], cwd: Path) -> dict[str, str]:
             time.sleep(0.05)
         raise AssertionError("broadsheet worker never became a Celery process")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, "2"), ("4", "4")])
